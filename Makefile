@@ -1,0 +1,220 @@
+# Makefile: builds the bootlab disk image and its per-mode debug symbols, runs
+# it in QEMU and Bochs, and runs the tests. `make help` lists every target.
+#
+# Outputs (all under build/):
+#   bootlab.img                    the disk image (boot sector, stage 2, kernel)
+#   boot16.elf/.sym/.lst           real-mode code: ELF+DWARF for GDB, symbols
+#                                  for Bochs' ldsym, a disassembly listing
+#   boot32.elf/.sym/.lst           32-bit protected-mode code, likewise
+#   kernel.elf/.sym/.lst           the 64-bit kernel (with lm_entry), likewise
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules --no-builtin-variables
+
+B := build
+
+# ---- Options (make help) ----------------------------------------------------
+V     ?= 0
+OPT   ?= -O0
+FAULT ?=
+# An x86_64-elf cross toolchain on PATH is used automatically; CROSS= overrides.
+CROSS ?= $(if $(shell command -v x86_64-elf-gcc 2>/dev/null),x86_64-elf-)
+PYTHON ?= /usr/bin/python3
+
+comma := ,
+Q := $(if $(filter 1,$(V)),,@)
+# $(call say,TAG,FILE): one short line per step unless V=1.
+say = $(if $(filter 1,$(V)),,@printf '  %-8s %s\n' '$(1)' '$(2)';)
+
+# ---- Tools and flags, each defined once --------------------------------------
+CC      := $(CROSS)gcc
+LD      := $(CROSS)ld
+OBJCOPY := $(CROSS)objcopy
+OBJDUMP := $(CROSS)objdump
+NM      := $(CROSS)nm
+SIZE    := $(CROSS)size
+NASM    := nasm
+QEMU    := qemu-system-x86_64
+
+# Freestanding 64-bit C: no libc, no PIC, no red zone (interrupts would
+# clobber it), no SSE (no FPU state is saved on exceptions), no CET.
+CFLAGS := -std=c11 -m64 -ffreestanding -nostdlib -fno-pic -fno-pie \
+	-fno-stack-protector -mno-red-zone -mgeneral-regs-only \
+	-fcf-protection=none -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -g3 $(OPT) -Wall -Wextra -Werror \
+	-Iinclude -Ikernel -I$(B)/gen -MMD -MP
+NASMFLAGS := -g -F dwarf -Iboot/ -I$(B)/gen/ -Werror
+LDFLAGS   := -nostdlib -z noexecstack --no-warn-rwx-segments
+CPPLDS    := $(CC) -E -P -x c -undef -Iinclude
+
+# ---- Sources, one list per CPU mode -----------------------------------------
+BOOT16_SRC := boot/boot.asm boot/stage2.asm boot/a20.asm boot/e820.asm \
+	boot/cpuid.asm boot/gdt.asm boot/pmode.asm
+BOOT32_SRC := boot/pm32.asm boot/paging.asm boot/lmode.asm
+KERNEL_ASM := boot/entry64.asm kernel/isr.asm
+KERNEL_C   := $(sort $(wildcard kernel/*.c))
+
+obj = $(patsubst %,$(B)/%.o,$(basename $(1)))
+BOOT16_OBJ := $(call obj,$(BOOT16_SRC))
+BOOT32_OBJ := $(call obj,$(BOOT32_SRC))
+KERNEL_OBJ := $(call obj,$(KERNEL_ASM) $(KERNEL_C))
+
+ELFS := $(B)/boot16.elf $(B)/boot32.elf $(B)/kernel.elf
+IMG  := $(B)/bootlab.img
+GEN  := $(B)/gen/bootlab.inc $(B)/gen/config.h
+
+# ---- The image -----------------------------------------------------------------
+.PHONY: all
+all: $(IMG) $(ELFS:.elf=.sym) $(ELFS:.elf=.lst)
+
+$(IMG): $(B)/boot16.bin $(B)/boot32.bin $(B)/kernel.bin tools/mkimage.sh
+	$(call say,IMAGE,$@)
+	$(Q)tools/mkimage.sh $@ $(B)/boot16.bin $(B)/boot32.bin $(B)/kernel.bin
+
+$(B)/%.bin: $(B)/%.elf
+	$(call say,OBJCOPY,$@)
+	$(Q)$(OBJCOPY) -O binary $< $@
+
+# The boot sector must leave room for the 2-byte signature; check it before
+# linking so the message names both sizes instead of an overlap error.
+$(B)/boot16.elf: $(BOOT16_OBJ) $(B)/boot16.ld $(B)/boot32.elf
+	$(Q)tools/sizecheck.sh "boot sector" \
+		$$($(SIZE) -A $(B)/boot/boot.o | awk '$$1 == ".boot" { print $$2 }') 510
+	$(call say,LD,$@)
+	$(Q)$(LD) $(LDFLAGS) -m elf_i386 -T $(B)/boot16.ld -R $(B)/boot32.elf \
+		-o $@ $(BOOT16_OBJ)
+
+$(B)/boot32.elf: $(BOOT32_OBJ) $(B)/boot32.ld
+	$(call say,LD,$@)
+	$(Q)$(LD) $(LDFLAGS) -m elf_i386 -T $(B)/boot32.ld -o $@ $(BOOT32_OBJ)
+
+$(B)/kernel.elf: $(KERNEL_OBJ) $(B)/kernel.ld
+	$(call say,LD,$@)
+	$(Q)$(LD) $(LDFLAGS) -m elf_x86_64 -T $(B)/kernel.ld -o $@ $(KERNEL_OBJ)
+
+$(B)/%.ld: boot/%.ld.S include/bootlab.h | $(B)
+	$(Q)$(CPPLDS) $< -o $@
+$(B)/kernel.ld: kernel/kernel.ld.S include/bootlab.h | $(B)
+	$(Q)$(CPPLDS) $< -o $@
+
+# ---- Objects -------------------------------------------------------------------
+# The boot sector learns the kernel's size in sectors from the kernel itself.
+$(B)/boot/boot.o: $(B)/kernel.bin
+$(B)/boot/boot.o: private NASMDEFS = -DKERNEL_SECTORS=$$(( ($$(stat -c %s $(B)/kernel.bin) + 511) / 512 ))
+
+$(B)/boot/%.o: boot/%.asm $(GEN)
+	$(call say,NASM,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(NASM) -f $(if $(filter boot/entry64.asm,$<),elf64,elf32) $(NASMFLAGS) \
+		$(NASMDEFS) -MD $(@:.o=.d) -MP -o $@ $<
+
+$(B)/kernel/%.o: kernel/%.asm $(GEN)
+	$(call say,NASM,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(NASM) -f elf64 $(NASMFLAGS) -MD $(@:.o=.d) -MP -o $@ $<
+
+$(B)/kernel/%.o: kernel/%.c $(GEN)
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# One header, two languages: NASM reads a translation of bootlab.h.
+$(B)/gen/bootlab.inc: include/bootlab.h tools/h2inc.sh | $(B)
+	$(Q)mkdir -p $(@D)
+	$(Q)tools/h2inc.sh $< > $@
+
+# Rewritten only when FAULT changes, so only fault.c is rebuilt.
+$(B)/gen/config.h: FORCE | $(B)
+	$(Q)mkdir -p $(@D)
+	$(Q)tools/genconfig.sh $@ "$(FAULT)"
+
+# ---- Symbols and listings ---------------------------------------------------
+# Bochs' `ldsym global "FILE"` reads lines "hexaddr name".
+$(B)/%.sym: $(B)/%.elf
+	$(Q)$(NM) -n --defined-only $< | awk '$$2 ~ /^[TtDdBbRr]$$/ { print $$1, $$3 }' > $@
+
+# objdump warns about NASM's DWARF sibling markers; the listing is still right.
+LISTING = $(OBJDUMP) -d -S -M $(1) $< 2> /dev/null > $@
+$(B)/boot16.lst: $(B)/boot16.elf
+	$(Q)$(call LISTING,i8086$(comma)intel)
+$(B)/boot32.lst: $(B)/boot32.elf
+	$(Q)$(call LISTING,intel)
+$(B)/kernel.lst: $(B)/kernel.elf
+	$(Q)$(call LISTING,intel)
+
+$(B):
+	$(Q)mkdir -p $@
+	$(Q)tools/setup.sh build
+
+.PHONY: FORCE
+FORCE:
+
+# ---- Running ---------------------------------------------------------------------
+QEMU_MACHINE := $(shell sed -e 's/\#.*//' configs/qemu.args)
+QEMU_DISK    := -drive file=$(IMG),format=raw,if=ide
+# A window when there is an X display, else the VGA text screen in this
+# terminal (Esc then 2 for QEMU's monitor, type `quit` there to leave).
+QEMU_DISPLAY := $(if $(DISPLAY),,-display curses)
+
+.PHONY: run run-headless
+run: all
+	@tools/setup.sh run $(if $(DISPLAY),gui)
+	@echo "bootlab: debug console (port 0xE9) -> $(B)/debugcon.log"
+	$(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) $(QEMU_DISPLAY) -debugcon file:$(B)/debugcon.log
+
+# Boot without a screen: the debug console on stdout, QEMU exits with the
+# kernel's status (33 = success) through isa-debug-exit.
+run-headless: all
+	@tools/setup.sh run
+	$(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) -display none -debugcon stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04; \
+		status=$$?; [ $$status -eq 33 ] || { echo "bootlab: guest exit status $$status (33 = success)"; exit 1; }
+
+-include debug/gdb/gdb.mk
+-include debug/bochs/bochs.mk
+
+# ---- Tests, benchmark, setup ----------------------------------------------------
+PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider
+
+.PHONY: check bench setup clean help
+check: all
+	@tools/setup.sh all
+	$(PYTEST) tests
+
+bench: all
+	@tools/setup.sh all
+	$(PYTHON) tools/bench.py
+
+setup:
+	tools/setup.sh all
+
+clean:
+	rm -rf $(B)
+
+help:
+	@echo 'bootlab: from 0x7c00 to the first character on screen, in a debugger.'
+	@echo
+	@echo 'Targets:'
+	@echo '  all (default)  build $(IMG), per-mode .elf/.sym/.lst under $(B)/'
+	@echo '  run            boot in QEMU (window with $$DISPLAY, else curses in this terminal)'
+	@echo '  run-headless   boot in QEMU without a screen, debug console on stdout'
+	@echo '  run-bochs      boot in Bochs'
+	@echo '  debug          QEMU paused at 0x7c00 with GDB attached (real-mode symbols, 16-bit disassembly)'
+	@echo '  qemu-gdb, gdb  the same in two terminals'
+	@echo '  walk           scripted GDB tour of every transition -> $(B)/walk.txt'
+	@echo '  debug-bochs    Bochs debugger stopped at 0x7c00 with symbols'
+	@echo '  walk-bochs     scripted Bochs tour -> $(B)/walk-bochs.txt'
+	@echo '  crosscheck     QEMU/GDB and Bochs agree at every milestone'
+	@echo '  check          build and run all tests (pytest)'
+	@echo '  bench          timing table (build, boot, debug stops)'
+	@echo '  setup          install the Debian packages (as root; else prints the command)'
+	@echo '  clean          remove $(B)/'
+	@echo
+	@echo 'Options:'
+	@echo '  FAULT=de|bp|ud|gp|pf  kernel raises this exception after the banner'
+	@echo '  OPT=-O2               C optimisation (default -O0)'
+	@echo '  CROSS=prefix-         toolchain prefix (default: x86_64-elf- when on PATH)'
+	@echo '  V=1                   show every command'
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,145 @@
+// bootlab.h: every fixed address, port, selector and control-register bit the
+// boot code and the kernel use, defined once.
+//
+// The file is plain C preprocessor text in a restricted form that the Makefile
+// also turns into build/gen/bootlab.inc for NASM (tools/h2inc.sh): only
+// "#define NAME value" lines, "//" comments and the include guard. Values must
+// be expressions both C and NASM accept (no U/L suffixes, no casts).
+//
+// Manual references: Intel SDM Vol. 3A (2.5 control registers, 3.4.5 segment
+// descriptors, 4.5 4-level paging, 6.14 64-bit IDT), AMD APM Vol. 2.
+#ifndef BOOTLAB_H
+#define BOOTLAB_H
+
+// ---- Physical memory layout (all below 1 MiB, identity mapped later) -----
+#define PML4_ADDR           0x1000  // page-map level 4, one 4 KiB table
+#define PDPT_ADDR           0x2000  // page-directory-pointer table
+#define PD_ADDR             0x3000  // page directory: 512 x 2 MiB = 1 GiB
+#define BOOT_INFO_ADDR      0x4000  // struct boot_info handed to kmain
+#define REAL_STACK_TOP      0x7c00  // real-mode stack grows down below us
+#define BOOT_SECTOR_ADDR    0x7c00  // where every PC BIOS loads sector 0
+#define STAGE2_ADDR         0x7e00  // real-mode part of stage 2 (sector 1)
+#define PM32_ADDR           0x9000  // 32-bit protected-mode part of stage 2
+#define STAGE2_END          0xa000  // first byte after stage 2
+#define PM_STACK_TOP        0x7c00  // 32-bit code reuses the real-mode stack area
+#define KERNEL_ADDR         0x10000 // the 64-bit kernel is linked and loaded here
+#define KERNEL_MAX_SECTORS  512     // 256 KiB: the loader never reads more
+#define KERNEL_END_LIMIT    0x80000 // kernel image + .bss must end below this
+#define VGA_TEXT_ADDR       0xb8000 // colour text-mode frame buffer
+
+// ---- Disk layout (512-byte sectors, LBA) ----------------------------------
+#define SECTOR_SIZE         512
+#define SECTOR_SHIFT        9       // log2(SECTOR_SIZE)
+#define STAGE2_LBA          1
+#define STAGE2_SECTORS      ((STAGE2_END - STAGE2_ADDR) / SECTOR_SIZE)
+#define KERNEL_LBA          (STAGE2_LBA + STAGE2_SECTORS)
+#define BOOT_SIGNATURE      0xaa55  // bytes 0x55 0xaa at offsets 510-511
+
+// ---- BIOS services --------------------------------------------------------
+#define BIOS_VIDEO_INT      0x10
+#define BIOS_TELETYPE       0x0e    // INT 10h AH=0Eh: write char, advance
+#define BIOS_SYSTEM_INT     0x15
+#define BIOS_A20_ENABLE     0x2401  // INT 15h AX=2401h: enable A20 gate
+#define BIOS_E820           0xe820  // INT 15h EAX=E820h: memory map
+#define E820_SMAP           0x534d4150 // 'SMAP', signature in EDX and EAX
+#define E820_ENTRY_SIZE     24
+#define E820_MAX_ENTRIES    32
+#define BIOS_DISK_INT       0x13
+#define BIOS_DISK_RESET     0x00
+#define BIOS_EXT_CHECK      0x41    // INT 13h AH=41h, BX=55AAh
+#define BIOS_EXT_MAGIC      0x55aa
+#define BIOS_EXT_ANSWER     0xaa55  // BX after a successful AH=41h
+#define BIOS_EXT_DAP        0x01    // CX bit 0: packet (AH=42h) access
+#define BIOS_EXT_READ       0x42    // INT 13h AH=42h: extended read
+#define DAP_SIZE            16
+#define DISK_MAX_CHUNK      64      // sectors per AH=42h call (<127 for old BIOSes)
+#define DISK_RETRIES        3
+
+// ---- I/O ports --------------------------------------------------------------
+#define PORT_A20_FAST       0x92    // System Control Port A
+#define A20_FAST_BIT        0x02    // bit 1: A20 gate
+#define A20_FAST_RESET      0x01    // bit 0: fast reset, never set it
+#define A20_PROBE_ADDR      0x0500  // free word just above the BIOS data area
+#define A20_PROBE_SEG       0xffff  // FFFF:0510 is linear 0x100500 = probe + 1 MiB
+#define A20_PROBE_OFF       (A20_PROBE_ADDR + 0x10)
+#define A20_WAIT_LOOPS      1000    // polls of the probe after the fast-port write
+#define PORT_DEBUGCON       0xe9    // QEMU -debugcon, Bochs port_e9_hack
+#define PORT_DEBUG_EXIT     0xf4    // QEMU isa-debug-exit: exit((v << 1) | 1)
+#define DEBUG_EXIT_SUCCESS  0x10    // QEMU exit status 33
+#define DEBUG_EXIT_FAILURE  0x11    // QEMU exit status 35
+#define PORT_CRTC_INDEX     0x3d4   // VGA CRT controller (colour)
+#define PORT_CRTC_DATA      0x3d5
+#define CRTC_CURSOR_HIGH    0x0e
+#define CRTC_CURSOR_LOW     0x0f
+
+// ---- Segment descriptors (SDM 3.4.5) -----------------------------------------
+// Access byte.
+#define SEG_ACCESSED        (1 << 0)
+#define SEG_RW              (1 << 1)  // code: readable; data: writable
+#define SEG_EXEC            (1 << 3)  // code segment
+#define SEG_CODE_DATA       (1 << 4)  // S: code/data (not a system segment)
+#define SEG_DPL0            (0 << 5)
+#define SEG_PRESENT         (1 << 7)
+// Flags nibble (bits 52-55 of the descriptor).
+#define SEG_LONG            (1 << 1)  // L: 64-bit code segment
+#define SEG_DB32            (1 << 2)  // D/B: 32-bit default operand size
+#define SEG_GRAN4K          (1 << 3)  // G: limit counts 4 KiB pages
+
+// GDT layout: selectors are byte offsets into the table (RPL 0, TI 0).
+#define SEL_NULL            0x00
+#define SEL_CODE32          0x08
+#define SEL_DATA32          0x10
+#define SEL_CODE64          0x18
+#define SEL_DATA64          0x20
+#define GDT_ENTRIES         5
+
+// ---- Control registers and MSRs (SDM 2.5, 2.2.1) ---------------------------
+#define CR0_PE              (1 << 0)  // protection enable
+#define CR0_MP              (1 << 1)
+#define CR0_ET              (1 << 4)
+#define CR0_NE              (1 << 5)
+#define CR0_WP              (1 << 16)
+#define CR0_PG              0x80000000 // paging (bit 31)
+#define CR4_PSE             (1 << 4)
+#define CR4_PAE             (1 << 5)
+#define CR4_PGE             (1 << 7)
+#define MSR_EFER            0xc0000080
+#define EFER_SCE            (1 << 0)
+#define EFER_LME            (1 << 8)  // long mode enable (we set it)
+#define EFER_LMA            (1 << 10) // long mode active (the CPU sets it)
+#define EFER_NXE            (1 << 11)
+
+// ---- CPUID (SDM Vol. 2A, CPUID) --------------------------------------------
+#define EFLAGS_ID           (1 << 21) // writable only when CPUID exists
+#define CPUID_EXT_MAX       0x80000000
+#define CPUID_EXT_FEATURES  0x80000001
+#define CPUID_EDX_LM        (1 << 29) // long mode
+
+// ---- Paging entries (SDM 4.5) -------------------------------------------------
+#define PTE_PRESENT         (1 << 0)
+#define PTE_WRITE           (1 << 1)
+#define PTE_USER            (1 << 2)
+#define PTE_HUGE            (1 << 7)  // PS: 2 MiB page in a PD entry
+#define PAGE_SIZE           0x1000
+#define HUGE_PAGE_SIZE      0x200000
+#define PT_ENTRIES          512
+
+// ---- boot_info: what stage 2 hands the kernel (see bootinfo.h) ----------------
+#define BOOT_INFO_MAGIC     0x544f4f42 // 'BOOT'
+#define BI_MAGIC            0   // u32
+#define BI_BOOT_DRIVE       4   // u8: DL at 0x7c00
+#define BI_A20_METHOD       5   // u8: A20_BY_*
+#define BI_E820_COUNT       6   // u16
+#define BI_KERNEL_SECTORS   8   // u32: sectors the boot sector read
+#define BI_E820_MAP         16  // E820_MAX_ENTRIES x 24 bytes
+#define A20_WAS_ON          1
+#define A20_BY_BIOS         2
+#define A20_BY_FAST_PORT    3
+
+// ---- Kernel ------------------------------------------------------------------
+#define IDT_EXCEPTIONS      32
+#define GATE_PRESENT        (1 << 7)  // P bit of an IDT gate's type byte
+#define GATE_DPL0           (0 << 5)
+#define GATE_TYPE_INTERRUPT 0xe       // 64-bit interrupt gate: clears IF (SDM 6.14.1)
+
+#endif

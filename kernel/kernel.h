@@ -1,0 +1,12 @@
+// kernel.h: kernel-wide entry points that have no better home.
+#ifndef KERNEL_H
+#define KERNEL_H
+
+#include <stdint.h>
+#include "bootinfo.h"
+
+void kmain(const struct boot_info *info) __attribute__((noreturn));
+void trigger_configured_fault(void);
+void debug_exit(uint8_t status) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,42 @@
+#!/bin/sh
+# setup.sh [--install] GROUP...: make sure the Debian packages a group of make
+# targets needs are installed. Missing packages are installed when we run as
+# root (apt-get, non-interactive); otherwise the exact command is printed and
+# we fail. Groups: build run debug bochs check all.
+set -eu
+
+packages_for() {
+	case "$1" in
+	build) echo nasm gcc binutils make ;;
+	run)   echo qemu-system-x86 ;;
+	gui)   echo qemu-system-gui ;;
+	debug) echo qemu-system-x86 gdb python3-capstone ;;
+	bochs) echo bochs bochsbios vgabios bochs-term bochs-x ;;
+	check) echo python3 python3-pytest tmux ;;
+	all)   for g in build run debug bochs check; do packages_for "$g"; done ;;
+	*) echo "setup.sh: unknown group '$1' (build run gui debug bochs check all)" >&2; exit 2 ;;
+	esac
+}
+
+wanted=$(for g in "$@"; do packages_for "$g"; done | tr ' ' '\n' | sort -u)
+[ -n "$wanted" ] || { echo "usage: setup.sh GROUP..." >&2; exit 2; }
+
+# One dpkg-query for all: "NAME install ok installed" for each present package.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' $wanted 2>/dev/null |
+	awk '$4 == "installed" { print $1 }' || true)
+missing=$(for p in $wanted; do
+	echo "$installed" | grep -qx "$p" || echo "$p"
+done | tr '\n' ' ')
+missing=${missing% }
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bootlab: missing Debian packages: $missing" >&2
+	echo "bootlab: install them with: sudo apt-get install -y --no-install-recommends $missing" >&2
+	exit 1
+fi
+echo "bootlab: installing missing Debian packages: $missing"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them once if needed.
+apt-get install -y -q --no-install-recommends $missing </dev/null ||
+	{ apt-get update -q </dev/null && apt-get install -y -q --no-install-recommends $missing </dev/null; }
