@@ -12,7 +12,7 @@
 .SUFFIXES:
 MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 
-B := build
+B ?= build
 
 # ---- Options (make help) ----------------------------------------------------
 V     ?= 0
@@ -24,8 +24,9 @@ PYTHON ?= /usr/bin/python3
 
 comma := ,
 Q := $(if $(filter 1,$(V)),,@)
-# $(call say,TAG,FILE): one short line per step unless V=1.
-say = $(if $(filter 1,$(V)),,@printf '  %-8s %s\n' '$(1)' '$(2)';)
+# $(call say,TAG,FILE): one short line per step, unless V=1 or make -s.
+quiet := $(findstring s,$(firstword -$(MAKEFLAGS)))
+say = $(if $(filter 1,$(V))$(quiet),,@printf '  %-8s %s\n' '$(1)' '$(2)';)
 
 # ---- Tools and flags, each defined once --------------------------------------
 CC      := $(CROSS)gcc
@@ -99,9 +100,10 @@ $(B)/kernel.ld: kernel/kernel.ld.S include/bootlab.h | $(B)
 	$(Q)$(CPPLDS) $< -o $@
 
 # ---- Objects -------------------------------------------------------------------
-# The boot sector learns the kernel's size in sectors from the kernel itself.
+# The boot sector learns the kernel's size in sectors from the kernel itself
+# (+1: the end-marker sector that tools/mkimage.sh appends).
 $(B)/boot/boot.o: $(B)/kernel.bin
-$(B)/boot/boot.o: private NASMDEFS = -DKERNEL_SECTORS=$$(( ($$(stat -c %s $(B)/kernel.bin) + 511) / 512 ))
+$(B)/boot/boot.o: private NASMDEFS = -DKERNEL_SECTORS=$$(( ($$(stat -c %s $(B)/kernel.bin) + 511) / 512 + 1 ))
 
 $(B)/boot/%.o: boot/%.asm $(GEN)
 	$(call say,NASM,$@)

@@ -19,6 +19,10 @@
   %error "KERNEL_SECTORS must be given by the Makefile (nasm -DKERNEL_SECTORS=N)"
 %endif
 
+; Linear address of the end-marker sector. It lies above 64 KiB, out of reach
+; of DS = 0, so FS (used for nothing else) points at it for one compare.
+KERNEL_END_SECTOR equ KERNEL_ADDR + (KERNEL_SECTORS - 1) * SECTOR_SIZE
+
 bits 16
 section .boot progbits alloc exec nowrite
 
@@ -57,12 +61,20 @@ boot_start:
     mov cx, KERNEL_SECTORS
     mov bx, KERNEL_ADDR >> 4
     call read_disk
+    ; The last sector read must be the image's end marker (see mkimage.sh).
+    push word KERNEL_END_SECTOR >> 4
+    pop fs
+    cmp dword [fs:0], KERNEL_END_MAGIC
+    jne truncated
     mov dword [BOOT_INFO_ADDR + BI_KERNEL_SECTORS], KERNEL_SECTORS
 TRANSITION stage2_loaded
     jmp stage2_start
 
 no_extensions:
     mov si, msg_no_extensions
+    jmp boot_fail
+truncated:
+    mov si, msg_truncated
     jmp boot_fail
 
 ; read_disk: read sectors with INT 13h AH=42h, in chunks, retrying each.
@@ -111,8 +123,10 @@ read_disk:
 
 ; disk_error: AL = BIOS status code (Ralf Brown's list, INT 13h AH=01h).
 disk_error:
+    push ax
     mov si, msg_disk_error
-    call print
+    call print                 ; clobbers AL
+    pop ax
     call print_hex8
     mov si, msg_newline
     ; fall through
@@ -178,6 +192,7 @@ dap:
 .lba:     dd 0, 0
 
 msg_no_extensions: db "bootlab: BIOS has no INT 13h extensions, cannot load", 13, 10, 0
+msg_truncated:     db "bootlab: kernel end marker missing: disk image truncated?", 13, 10, 0
 msg_disk_error:    db "bootlab: disk read error, BIOS status 0x", 0
 msg_newline:       db 13, 10, 0
 

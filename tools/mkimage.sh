@@ -5,22 +5,27 @@
 #   LBA 1 ..           real-mode stage 2     -> STAGE2_ADDR
 #   ..                 32-bit stage 2        -> PM32_ADDR
 #   LBA KERNEL_LBA ..  the 64-bit kernel     -> KERNEL_ADDR
+#   last LBA           KERNEL_END_MAGIC      -> checked by boot.asm
 set -eu
 out=$1 boot16=$2 boot32=$3 kernel=$4
 here=$(dirname "$0")
-set -- $("$here/const.sh" BOOT_SECTOR_ADDR PM32_ADDR STAGE2_END SECTOR_SIZE KERNEL_MAX_SECTORS)
-boot=$1 pm32=$2 end=$3 sector=$4 kmax=$5
+set -- $("$here/const.sh" BOOT_SECTOR_ADDR PM32_ADDR STAGE2_END SECTOR_SIZE KERNEL_MAX_SECTORS KERNEL_END_MAGIC)
+boot=$1 pm32=$2 end=$3 sector=$4 kmax=$5 magic=$6
 
 "$here/sizecheck.sh" "real-mode code (boot sector + stage 2)" "$(stat -c %s "$boot16")" $((pm32 - boot))
 "$here/sizecheck.sh" "32-bit stage 2" "$(stat -c %s "$boot32")" $((end - pm32))
 ksize=$(stat -c %s "$kernel")
-"$here/sizecheck.sh" "kernel" "$ksize" $((kmax * sector)) "the loader reads at most KERNEL_MAX_SECTORS = $kmax sectors"
+"$here/sizecheck.sh" "kernel" "$ksize" $(( (kmax - 1) * sector)) "the loader reads at most KERNEL_MAX_SECTORS = $kmax sectors, one is the end marker"
 
 cp "$boot16" "$out.tmp"
 truncate -s $((pm32 - boot)) "$out.tmp"
 cat "$boot32" >> "$out.tmp"
 truncate -s $((end - boot)) "$out.tmp"
 cat "$kernel" >> "$out.tmp"
+size=$(stat -c %s "$out.tmp")
+truncate -s $(( (size + sector - 1) / sector * sector )) "$out.tmp"
+# The end marker, little-endian, then the rest of its sector.
+printf "$(printf '\\%03o' $((magic & 255)) $((magic >> 8 & 255)) $((magic >> 16 & 255)) $((magic >> 24)))" >> "$out.tmp"
 size=$(stat -c %s "$out.tmp")
 truncate -s $(( (size + sector - 1) / sector * sector )) "$out.tmp"
 mv "$out.tmp" "$out"

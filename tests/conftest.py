@@ -1,0 +1,140 @@
+"""Shared fixtures for bootlab's tests: build the image, boot it in QEMU, drive
+GDB. Every wait has a timeout, and every emulator a test starts is checked to
+be gone when the test ends."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+IMAGE = BUILD / "bootlab.img"
+QEMU = "qemu-system-x86_64"
+# QEMU's isa-debug-exit turns the kernel's status byte v into exit code 2v+1.
+EXIT_SUCCESS = (0x10 << 1) | 1
+EXIT_FAILURE = (0x11 << 1) | 1
+EMULATORS = ("qemu-system", "bochs")
+
+
+def qemu_machine_args():
+    """The machine every run uses, from configs/qemu.args (comments stripped)."""
+    args = []
+    for line in (ROOT / "configs" / "qemu.args").read_text().splitlines():
+        args += line.split("#", 1)[0].split()
+    return args
+
+
+def qemu_command(image, *extra, cpu=None):
+    args = qemu_machine_args()
+    if cpu:
+        args[args.index("-cpu") + 1] = cpu
+    return [QEMU, *args, "-drive", f"file={image},format=raw,if=ide",
+            "-display", "none",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *extra]
+
+
+def run_qemu(image, tmp_path, timeout=20, cpu=None):
+    """Boot headless until the guest exits through isa-debug-exit.
+    Returns (exit status, text the guest wrote to port 0xE9)."""
+    log = tmp_path / "debugcon.log"
+    proc = subprocess.run(qemu_command(image, "-debugcon", f"file:{log}", cpu=cpu),
+                          stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout)
+    return proc.returncode, log.read_text(errors="replace") if log.exists() else ""
+
+
+def gdb_batch(commands, image=IMAGE, timeout=30, symbols=True, qemu_extra=()):
+    """Run GDB in batch mode against QEMU started paused over a pipe (no TCP
+    port; QEMU dies with GDB). commands: list of GDB command lines.
+    Returns the CompletedProcess (stdout+stderr in .stdout)."""
+    qemu = " ".join(qemu_command(image, "-S", "-gdb", "stdio", *qemu_extra))
+    lines = ["set pagination off", "set confirm off", f"target remote | exec {qemu}"]
+    if symbols:
+        lines += [f"add-symbol-file {BUILD / f} " for f in
+                  ("boot16.elf", "boot32.elf", "kernel.elf")]
+    args = ["gdb", "-nx", "-batch"]
+    for line in lines + list(commands):
+        args += ["-ex", line]
+    return subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+
+def make(*args, cwd=ROOT, check=True, timeout=120):
+    proc = subprocess.run(["make", "-s", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"make {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return proc
+
+
+def vga_text(cells: bytes):
+    """80x25 lines of text from the 4000 bytes of the VGA text buffer
+    (character byte, attribute byte per cell)."""
+    chars = cells[0::2]
+    return [chars[r * 80:(r + 1) * 80].decode("cp437").rstrip() for r in range(25)]
+
+
+@pytest.fixture(scope="session")
+def image():
+    """The default build, up to date."""
+    make()
+    return IMAGE
+
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory):
+    """variant(FAULT="pf") -> Path of an image built with those make options,
+    in a build directory of its own (the default build is left alone)."""
+    built = {}
+
+    def build(**options):
+        key = tuple(sorted(options.items()))
+        if key not in built:
+            out = tmp_path_factory.mktemp("build")
+            make(f"B={out}", *(f"{k}={v}" for k, v in key))
+            built[key] = out
+        return built[key]
+    return build
+
+
+def _descendants(pid):
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _emulators_below(pid):
+    found = []
+    for child in _descendants(pid):
+        try:
+            comm = Path(f"/proc/{child}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm.startswith(EMULATORS):
+            found.append((child, comm))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_emulator_left_behind():
+    """Fail a test that leaves an emulator running, and stop it (by PID)."""
+    yield
+    deadline = time.monotonic() + 3
+    while (left := _emulators_below(os.getpid())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid, _ in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"emulators left running: {left}"
