@@ -1,0 +1,101 @@
+"""The `bl` command prefix, the `set/show bootlab` settings prefix, and the
+base class every bootlab command derives from.
+
+A subclass sets NAME (the word after `bl`), writes its help as the class
+docstring, and implements run(argv). LIVE = True declares once that the
+command needs a stopped, connected target. Any gdb.error escaping run() is
+turned into a gdb.GdbError, which GDB prints as one line, never a traceback.
+"""
+import shlex
+
+import gdb
+
+from . import state
+
+
+class BlPrefix(gdb.Command):
+    """bootlab: look at an x86 CPU under QEMU while it boots.
+
+Start with `bl mode`. Every subcommand has its own help: `help bl SUBCOMMAND`.
+Settings: `show bootlab` and `help set bootlab`."""
+
+    def __init__(self):
+        super().__init__("bl", gdb.COMMAND_USER, prefix=True)
+
+
+class SetPrefix(gdb.Command):
+    """Settings of the bootlab extension."""
+
+    def __init__(self):
+        super().__init__("set bootlab", gdb.COMMAND_DATA, prefix=True)
+
+
+class ShowPrefix(gdb.Command):
+    """Settings of the bootlab extension."""
+
+    def __init__(self):
+        super().__init__("show bootlab", gdb.COMMAND_DATA, prefix=True)
+
+    def invoke(self, arg, from_tty):
+        if arg:
+            raise gdb.GdbError("show bootlab: no setting %r (see help show bootlab)" % arg)
+        for name in sorted(PARAMETERS):
+            print("bootlab %s: %s" % (name, gdb.parameter("bootlab " + name)))
+
+
+PARAMETERS = set()
+
+
+class BlParameter(gdb.Parameter):
+    """Base of the `set bootlab NAME` settings; the subclass docstring is
+    the help text and NAME the setting's name."""
+
+    NAME = None
+
+    def __init__(self, kind, *extra):
+        super().__init__("bootlab " + self.NAME, gdb.COMMAND_DATA, kind, *extra)
+        PARAMETERS.add(self.NAME)
+
+    def get_set_string(self):
+        return ""
+
+    def get_show_string(self, svalue):
+        return "bootlab %s is %s." % (self.NAME, svalue)
+
+
+class BlCommand(gdb.Command):
+    NAME = None
+    LIVE = True
+    COMPLETE = gdb.COMPLETE_NONE
+
+    def __init__(self):
+        super().__init__("bl " + self.NAME, gdb.COMMAND_USER, self.COMPLETE)
+
+    def invoke(self, arg, from_tty):
+        try:
+            argv = shlex.split(arg)
+        except ValueError as e:
+            raise gdb.GdbError("bl %s: %s" % (self.NAME, e))
+        try:
+            if self.LIVE:
+                state.require_live()
+            self.run(argv)
+        except gdb.GdbError:
+            raise
+        except gdb.MemoryError as e:
+            raise gdb.GdbError("bl %s: %s" % (self.NAME, e))
+        except gdb.error as e:
+            raise gdb.GdbError("bl %s: %s" % (self.NAME, e))
+
+    def usage(self, why):
+        """Raise the error for wrong arguments, with the usage line."""
+        first = self.__doc__.strip().splitlines()[0]
+        raise gdb.GdbError("bl %s: %s (usage: %s)" % (self.NAME, why, first))
+
+    def run(self, argv):
+        raise NotImplementedError
+
+
+def hexw(value, bits):
+    """0x-prefixed hex, zero-padded to the width of a `bits`-bit value."""
+    return "0x%0*x" % (bits // 4, value)
