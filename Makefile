@@ -105,18 +105,18 @@ $(B)/kernel.ld: kernel/kernel.ld.S include/bootlab.h | $(B)
 $(B)/boot/boot.o: $(B)/kernel.bin
 $(B)/boot/boot.o: private NASMDEFS = -DKERNEL_SECTORS=$$(( ($$(stat -c %s $(B)/kernel.bin) + 511) / 512 + 1 ))
 
-$(B)/boot/%.o: boot/%.asm $(GEN)
+$(B)/boot/%.o: boot/%.asm $(GEN) | setup-build
 	$(call say,NASM,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(NASM) -f $(if $(filter boot/entry64.asm,$<),elf64,elf32) $(NASMFLAGS) \
 		$(NASMDEFS) -MD $(@:.o=.d) -MP -o $@ $<
 
-$(B)/kernel/%.o: kernel/%.asm $(GEN)
+$(B)/kernel/%.o: kernel/%.asm $(GEN) | setup-build
 	$(call say,NASM,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(NASM) -f elf64 $(NASMFLAGS) -MD $(@:.o=.d) -MP -o $@ $<
 
-$(B)/kernel/%.o: kernel/%.c $(GEN)
+$(B)/kernel/%.o: kernel/%.c $(GEN) | setup-build
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
@@ -147,7 +147,12 @@ $(B)/kernel.lst: $(B)/kernel.elf
 
 $(B):
 	$(Q)mkdir -p $@
-	$(Q)tools/setup.sh build
+
+# setup-GROUP: install (as root) or name the missing Debian packages of a group
+# (tools/setup.sh); targets list the groups they need before anything else.
+# (pattern rules cannot be .PHONY; no file of that name ever exists)
+setup-%:
+	@tools/setup.sh $*
 
 .PHONY: FORCE
 FORCE:
@@ -160,18 +165,43 @@ QEMU_DISK    := -drive file=$(IMG),format=raw,if=ide
 QEMU_DISPLAY := $(if $(DISPLAY),,-display curses)
 
 .PHONY: run run-headless
-run: all
-	@tools/setup.sh run $(if $(DISPLAY),gui)
+run: setup-run $(if $(DISPLAY),setup-gui) all
 	@echo "bootlab: debug console (port 0xE9) -> $(B)/debugcon.log"
 	$(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) $(QEMU_DISPLAY) -debugcon file:$(B)/debugcon.log
 
 # Boot without a screen: the debug console on stdout, QEMU exits with the
 # kernel's status (33 = success) through isa-debug-exit.
-run-headless: all
-	@tools/setup.sh run
+run-headless: setup-run all
 	$(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) -display none -debugcon stdio \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04; \
 		status=$$?; [ $$status -eq 33 ] || { echo "bootlab: guest exit status $$status (33 = success)"; exit 1; }
+
+# ---- Debugging with GDB ------------------------------------------------------
+# `make debug`: QEMU runs as GDB's child over a pipe (-gdb stdio): no TCP port
+# at all, nothing to collide with, and QEMU ends when GDB quits. -S keeps the
+# CPU paused at the reset vector until GDB says continue.
+GDB        := gdb
+GDB_SETUP  := -q -nx -x debug/lab.gdb
+QEMU_PIPE  := $(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) $(if $(DISPLAY),,-display none) \
+	-debugcon file:$(B)/debugcon.log -S -gdb stdio
+# The BIOS has loaded the boot sector when execution reaches 0x7c00.
+GDB_TO_7C00 := -ex 'thbreak *0x7c00' -ex 'continue'
+
+.PHONY: debug qemu-gdb gdb
+debug: setup-debug all
+	$(GDB) $(GDB_SETUP) -ex 'target remote | exec $(QEMU_PIPE)' $(GDB_TO_7C00)
+
+# The two-terminal form: QEMU listens on loopback only (never -s, which binds
+# every interface), on a port derived from the user id.
+qemu-gdb: setup-debug all
+	@port=$$(tools/gdbport.sh) && \
+	echo "bootlab: QEMU is paused at the reset vector, gdbstub on 127.0.0.1:$$port." && \
+	echo "bootlab: in another terminal, run: make gdb" && \
+	$(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) $(QEMU_DISPLAY) \
+		-debugcon file:$(B)/debugcon.log -S -gdb tcp:127.0.0.1:$$port
+
+gdb: setup-debug
+	$(GDB) $(GDB_SETUP) -ex "target remote 127.0.0.1:$${GDBPORT:-$$(( 26000 + $$(id -u) % 5000 ))}" $(GDB_TO_7C00)
 
 -include debug/gdb/gdb.mk
 -include debug/bochs/bochs.mk
@@ -180,12 +210,10 @@ run-headless: all
 PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider
 
 .PHONY: check bench setup clean help
-check: all
-	@tools/setup.sh all
+check: setup-all all
 	$(PYTEST) tests
 
-bench: all
-	@tools/setup.sh all
+bench: setup-all all
 	$(PYTHON) tools/bench.py
 
 setup:

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""bench.py: how fast is the lab? Prints one table (`make bench`).
+
+Each row is measured here, on this machine, against the figure the lab aims
+for. Times are wall-clock; boot and debug rows are the median of several runs.
+"""
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+RUNS = 5
+
+
+def qemu_args():
+    args = []
+    for line in (ROOT / "configs/qemu.args").read_text().splitlines():
+        args += line.split("#", 1)[0].split()
+    return ["qemu-system-x86_64", *args, "-display", "none",
+            "-drive", f"file={BUILD / 'bootlab.img'},format=raw,if=ide"]
+
+
+def timed(cmd, **kw):
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=120, **kw)
+    return time.perf_counter() - start, proc
+
+
+def median_time(cmd, check=lambda p: True, **kw):
+    times = []
+    for _ in range(RUNS):
+        t, proc = timed(cmd, **kw)
+        if not check(proc):
+            raise SystemExit(f"bench: {shlex.join(map(str, cmd))} failed:\n{proc.stdout}{proc.stderr}")
+        times.append(t)
+    return statistics.median(times)
+
+
+def build_rows(tmp):
+    clean, proc = timed(["make", "-s", f"B={tmp}"], cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"bench: build failed:\n{proc.stderr}")
+    noop = median_time(["make", "-s", f"B={tmp}"], cwd=ROOT)
+    size = subprocess.check_output(["size", "-A", f"{tmp}/boot/boot.o"], text=True)
+    used = next(int(l.split()[1]) for l in size.splitlines() if l.startswith(".boot "))
+    image = (Path(tmp) / "bootlab.img").stat().st_size
+    return [
+        ("clean build (make)", f"{clean:.2f} s", "<= 3 s"),
+        ("no-op build (make again)", f"{noop:.3f} s", "<= 0.2 s"),
+        ("boot sector used / free", f"{used} / {510 - used} bytes", "<= 510 used"),
+        ("disk image size", f"{image} bytes ({image // 512} sectors)", ""),
+    ]
+
+
+def boot_rows():
+    exit_ok = lambda p: p.returncode == 33
+    t = median_time(qemu_args() + ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+                    check=exit_ok)
+    return [(f"QEMU headless boot to banner (median of {RUNS})", f"{t:.3f} s", "<= 0.3 s")]
+
+
+def gdb_rows():
+    """`make debug` without the prompt: the same GDB setup, then quit at 0x7c00."""
+    qemu = shlex.join(qemu_args() + ["-S", "-gdb", "stdio"])
+    cmd = ["gdb", "-q", "-nx", "-batch", "-x", "debug/lab.gdb",
+           "-ex", f"target remote | exec {qemu}", "-ex", "thbreak *0x7c00",
+           "-ex", "continue", "-ex", "kill"]
+    t = median_time(cmd, check=lambda p: "boot_start" in p.stdout, cwd=ROOT)
+    return [(f"make debug to the 0x7c00 stop (median of {RUNS})", f"{t:.3f} s", "<= 0.5 s")]
+
+
+EXTRA_ROWS = []  # other parts of the lab append (name, function) pairs
+
+
+def main():
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bootlab-bench-") as tmp:
+        rows += build_rows(tmp)
+    subprocess.run(["make", "-s"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    rows += boot_rows()
+    rows += gdb_rows()
+    for _name, fn in EXTRA_ROWS:
+        rows += fn()
+    width = max(len(r[0]) for r in rows)
+    vwidth = max(len(r[1]) for r in rows)
+    print(f"{'measure':<{width}}  {'result':>{vwidth}}  target")
+    print(f"{'-' * width}  {'-' * vwidth}  ------")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>{vwidth}}  {target}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
