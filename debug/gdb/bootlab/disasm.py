@@ -70,10 +70,11 @@ def _target_note(insn):
 
 
 def format_insn(insn):
-    """GDB's layout: the mnemonic padded to 6 columns, then the operands."""
+    """GDB's layout: the mnemonic padded to 6 columns, then the operands
+    separated by bare commas."""
     if not insn.op_str:
         return insn.mnemonic
-    return "%-6s %s" % (insn.mnemonic, insn.op_str) + _target_note(insn)
+    return "%-6s %s" % (insn.mnemonic, insn.op_str.replace(", ", ",")) + _target_note(insn)
 
 
 def decode(data, address, bits, count=1):

@@ -1,0 +1,139 @@
+"""Drive real GDB with the bootlab extension against a real QEMU, the way a
+learner does, and hand back what they would see.
+
+QEMU is started by GDB itself over a pipe (`target remote | exec qemu ...
+-gdb stdio`): no TCP port is opened and QEMU exits when GDB does. Every run
+is bounded by a timeout.
+"""
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION = ROOT / "debug" / "gdb" / "bootlab.py"
+GUESTS = Path(__file__).resolve().parent
+MARK = "@@@bl@@@ "
+QEMU = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "qemu64",
+        "-m", "128M", "-no-reboot", "-display", "none", "-S", "-gdb", "stdio"]
+
+# A Python helper defined inside GDB: print a marker, run one command, and
+# turn a GDB error into one "ERROR: ..." line so the script goes on.
+_HELPER = '''python
+def _bl_run(cmd):
+    print("%s" + cmd, flush=True)
+    try:
+        gdb.execute(cmd)
+    except gdb.error as e:
+        print("ERROR: %%s" %% e, flush=True)
+end''' % MARK
+
+
+def build_guest(name, outdir):
+    """Assemble tests/guests/NAME.asm into OUTDIR; returns (image, {label: address})."""
+    outdir = Path(outdir)
+    image = outdir / (name + ".img")
+    mapfile = outdir / (name + ".map")
+    subprocess.run(["nasm", "-f", "bin", str(GUESTS / (name + ".asm")), "-o", str(image),
+                    "--before", "[map symbols %s]" % mapfile], check=True, timeout=30)
+    labels = {}
+    for line in mapfile.read_text().splitlines():
+        m = re.match(r"^\s+([0-9A-F]+)\s+([0-9A-F]+)\s+(\S+)$", line)
+        if m:
+            labels[m.group(3)] = int(m.group(2), 16)
+    return image, labels
+
+
+class Transcript:
+    """GDB's output, cut into (command, output) pairs."""
+
+    def __init__(self, text):
+        self.text = text
+        self.pairs = []
+        chunks = text.split(MARK)
+        self.preamble = chunks[0]
+        for chunk in chunks[1:]:
+            cmd, _, out = chunk.partition("\n")
+            self.pairs.append((cmd, out))
+
+    def out(self, cmd, nth=0):
+        """Output of the nth run of `cmd`."""
+        found = [out for c, out in self.pairs if c == cmd]
+        assert len(found) > nth, "command %r not run; transcript:\n%s" % (cmd, self.text)
+        return found[nth]
+
+    def __str__(self):
+        return self.text
+
+
+def run_gdb(image, commands, setup=(), timeout=60, live=True, extra_qemu=()):
+    """Run `commands` (CLI lines, each through _bl_run) in GDB with the
+    extension loaded; `setup` lines run before connecting. Returns a Transcript."""
+    lines = ["set pagination off", "set confirm off", "set width 0", "set height 0",
+             "source %s" % EXTENSION, _HELPER]
+    lines += ["python _bl_run(%r)" % c for c in setup]
+    if live:
+        qemu = " ".join(QEMU + ["-drive", "file=%s,format=raw,if=ide" % image]
+                        + list(extra_qemu))
+        lines.append("target remote | exec %s" % qemu)
+    lines += ["python _bl_run(%r)" % c for c in commands]
+    if live:
+        lines.append("python _bl_run('kill')")
+    script = Path(str(image) + ".gdb") if image else None
+    if script is None:
+        import tempfile
+        script = Path(tempfile.mkstemp(suffix=".gdb")[1])
+    script.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run(["gdb", "-nx", "-batch", "-x", str(script)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return Transcript(proc.stdout)
+
+
+def monitor_registers(text):
+    """{name: value} for the NAME=hex fields of `monitor info registers`."""
+    return dict(re.findall(r"\b([A-Z][A-Z0-9]*)\s*=\s*([0-9a-f]+)\b", text))
+
+
+# ---- Comparing with objdump -------------------------------------------------
+
+_NUM = re.compile(r"(?<![%\w])(0x[0-9a-f]+|\d+)\b")
+
+
+def objdump_insns(image, base, start, count, machine):
+    """(address, mnemonic, operands) of `count` instructions of the raw image
+    loaded at `base`, decoded by objdump from `start`."""
+    out = subprocess.run(["objdump", "-D", "-b", "binary", "-m", machine,
+                          "--adjust-vma=0x%x" % base, "--start-address=0x%x" % start,
+                          str(image)], check=True, capture_output=True, text=True,
+                         timeout=30).stdout
+    insns = []
+    for line in out.splitlines():
+        m = re.match(r"^\s+([0-9a-f]+):\t[0-9a-f ]+\t(\S+)\s*(.*)$", line)
+        if m:
+            insns.append((int(m.group(1), 16), m.group(2), m.group(3)))
+        if len(insns) == count:
+            break
+    return insns
+
+
+def gdb_insns(text):
+    """(address, mnemonic, operands) from GDB's `x/Ni` output."""
+    insns = []
+    for line in text.splitlines():
+        m = re.match(r"^(?:=>)?\s*0x([0-9a-f]+)(?: <[^>]*>)?:\t(\S+)\s*(.*)$", line)
+        if m:
+            insns.append((int(m.group(1), 16), m.group(2), m.group(3)))
+    return insns
+
+
+def same_mnemonic(a, b):
+    """Equal up to an AT&T size suffix (movw/mov, ljmpw/ljmp, movabsq/movabs)."""
+    return a == b or (a[:-1] == b and a[-1] in "bwlq") or (b[:-1] == a and b[-1] in "bwlq")
+
+
+def operand_facts(ops):
+    """What must agree between two decoders: registers and numbers used."""
+    ops = re.sub(r"<[^>]*>", "", ops).lower()
+    regs = set(re.findall(r"%(\w+)", ops))
+    nums = {int(n, 0) for n in _NUM.findall(ops)}
+    return regs, nums
