@@ -159,7 +159,9 @@ FORCE:
 
 # ---- Running ---------------------------------------------------------------------
 QEMU_MACHINE := $(shell sed -e 's/\#.*//' configs/qemu.args)
-QEMU_DISK    := -drive file=$(IMG),format=raw,if=ide
+# snapshot=on: writes go to a temporary overlay, so runs never change the
+# image and any number of them (make debug, make walk, tests) can share it.
+QEMU_DISK    := -drive file=$(IMG),format=raw,if=ide,snapshot=on
 # A window when there is an X display, else the VGA text screen in this
 # terminal (Esc then 2 for QEMU's monitor, type `quit` there to leave).
 QEMU_DISPLAY := $(if $(DISPLAY),,-display curses)
@@ -202,6 +204,21 @@ qemu-gdb: setup-debug all
 
 gdb: setup-debug
 	$(GDB) $(GDB_SETUP) -ex "target remote 127.0.0.1:$${GDBPORT:-$$(( 26000 + $$(id -u) % 5000 ))}" $(GDB_TO_7C00)
+
+# `make walk`: the scripted tour. No isa-debug-exit here: the guest halts at
+# the end, so the screen can still be read. The transcript is written as it
+# goes, so a run that fails or hangs leaves what it saw; `timeout` bounds the
+# whole run on top of walk.py's per-leg limit.
+QEMU_WALK := $(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) -display none \
+	-debugcon file:$(B)/walk-debugcon.log -S -gdb stdio
+
+.PHONY: walk
+walk: setup-debug all
+	@timeout 120 $(GDB) -q -nx -batch -x debug/lab.gdb \
+		-ex 'target remote | exec $(QEMU_WALK)' -x debug/walk.py > $(B)/walk.txt 2>&1; \
+	status=$$?; cat $(B)/walk.txt; \
+	if [ $$status -ne 0 ]; then echo "bootlab: walk failed (status $$status), transcript in $(B)/walk.txt"; exit 1; fi; \
+	echo "bootlab: transcript in $(B)/walk.txt"
 
 -include debug/gdb/gdb.mk
 -include debug/bochs/bochs.mk

@@ -48,7 +48,8 @@ enable_a20:
     jmp boot_fail
 
 .on:
-TRANSITION a20_enabled
+global a20_enabled
+a20_enabled: MAGIC_BREAK
     ret
 
 ; a20_is_on: the wraparound test. Write different words to A20_PROBE_ADDR and

@@ -67,7 +67,8 @@ boot_start:
     cmp dword [fs:0], KERNEL_END_MAGIC
     jne truncated
     mov dword [BOOT_INFO_ADDR + BI_KERNEL_SECTORS], KERNEL_SECTORS
-TRANSITION stage2_loaded
+global stage2_loaded
+stage2_loaded: MAGIC_BREAK
     jmp stage2_start
 
 no_extensions:

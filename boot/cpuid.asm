@@ -41,7 +41,8 @@ check_long_mode:
     cpuid
     test edx, CPUID_EDX_LM
     jz no_long_mode
-TRANSITION long_mode_supported
+global long_mode_supported
+long_mode_supported: MAGIC_BREAK
     ret
 
 no_long_mode:

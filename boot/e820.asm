@@ -38,5 +38,6 @@ read_e820:
     jb .next
 .done:
     mov [BOOT_INFO_ADDR + BI_E820_COUNT], bp
-TRANSITION e820_done
+global e820_done
+e820_done: MAGIC_BREAK
     ret

@@ -16,7 +16,8 @@ section .text.entry progbits alloc exec nowrite
 
 extern kmain, kernel_stack_top, __bss_start, __bss_end
 
-TRANSITION lm_entry
+global lm_entry
+lm_entry: MAGIC_BREAK
     mov ax, SEL_DATA64
     mov ds, ax
     mov es, ax

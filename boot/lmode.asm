@@ -21,17 +21,21 @@ enter_long_mode:
     mov eax, cr4
     or eax, CR4_PAE            ; long mode uses the PAE (64-bit) entry format
     mov cr4, eax
-TRANSITION pae_enabled
+global pae_enabled
+pae_enabled: MAGIC_BREAK
     mov eax, PML4_ADDR
     mov cr3, eax
-TRANSITION cr3_loaded
+global cr3_loaded
+cr3_loaded: MAGIC_BREAK
     mov ecx, MSR_EFER
     rdmsr
     or eax, EFER_LME
     wrmsr
-TRANSITION lme_set              ; LME=1 but LMA=0: nothing changes yet
+global lme_set
+lme_set: MAGIC_BREAK              ; LME=1 but LMA=0: nothing changes yet
     mov eax, cr0
     or eax, CR0_PG
     mov cr0, eax
-TRANSITION pg_set               ; LMA=1: compatibility mode (CS is 32-bit)
+global pg_set
+pg_set: MAGIC_BREAK               ; LMA=1: compatibility mode (CS is 32-bit)
     jmp SEL_CODE64:KERNEL_ADDR  ; = lm_entry: kernel.ld.S puts it first and checks

@@ -38,5 +38,6 @@ build_page_tables:
     add eax, HUGE_PAGE_SIZE
     add edi, 8
     loop .fill
-TRANSITION page_tables_built
+global page_tables_built
+page_tables_built: MAGIC_BREAK
     ret

@@ -14,7 +14,8 @@ section .text32 progbits alloc exec nowrite
 
 extern build_page_tables, enter_long_mode
 
-TRANSITION pm_entry
+global pm_entry
+pm_entry: MAGIC_BREAK
     ; A segment register's hidden cache is only refreshed when the register
     ; is loaded (SDM Vol. 3A 3.4.3); reload them all from the new GDT.
     mov ax, SEL_DATA32

@@ -22,9 +22,11 @@ global enter_protected_mode
 enter_protected_mode:
     cli                        ; no IDT for protected mode yet: no interrupts
     lgdt [gdt_descriptor]
-TRANSITION gdt_loaded
+global gdt_loaded
+gdt_loaded: MAGIC_BREAK
     mov eax, cr0
     or eax, CR0_PE
     mov cr0, eax
-TRANSITION pe_set               ; PE=1, but CS still has its real-mode cache
+global pe_set
+pe_set: MAGIC_BREAK               ; PE=1, but CS still has its real-mode cache
     jmp dword SEL_CODE32:pm_entry

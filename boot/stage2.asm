@@ -18,7 +18,8 @@ section .text16 progbits alloc exec nowrite
 
 extern enable_a20, read_e820, check_long_mode, enter_protected_mode
 
-TRANSITION stage2_start
+global stage2_start
+stage2_start: MAGIC_BREAK
     mov dword [BOOT_INFO_ADDR + BI_MAGIC], BOOT_INFO_MAGIC
     call enable_a20            ; a20.asm: reach memory above 1 MiB correctly
     call read_e820             ; e820.asm: ask the BIOS where RAM is

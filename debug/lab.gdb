@@ -16,3 +16,12 @@ source debug/gdb/bootlab.py
 add-symbol-file build/boot16.elf
 add-symbol-file build/boot32.elf
 add-symbol-file build/kernel.elf
+
+# On quit, end the guest instead of detaching from it: QEMU started over the
+# pipe then exits at once (after a detach it lingers for seconds).
+define hook-quit
+  python
+if gdb.selected_inferior().pid:
+    gdb.execute("kill")
+  end
+end

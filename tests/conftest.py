@@ -31,7 +31,7 @@ def qemu_command(image, *extra, cpu=None):
     args = qemu_machine_args()
     if cpu:
         args[args.index("-cpu") + 1] = cpu
-    return [QEMU, *args, "-drive", f"file={image},format=raw,if=ide",
+    return [QEMU, *args, "-drive", f"file={image},format=raw,if=ide,snapshot=on",
             "-display", "none",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *extra]
 

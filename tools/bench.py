@@ -22,7 +22,7 @@ def qemu_args():
     for line in (ROOT / "configs/qemu.args").read_text().splitlines():
         args += line.split("#", 1)[0].split()
     return ["qemu-system-x86_64", *args, "-display", "none",
-            "-drive", f"file={BUILD / 'bootlab.img'},format=raw,if=ide"]
+            "-drive", f"file={BUILD / 'bootlab.img'},format=raw,if=ide,snapshot=on"]
 
 
 def timed(cmd, **kw):
