@@ -220,7 +220,7 @@ LIMIT_HIGH      equ 0xf
 
 %macro flat_descriptor 2                    ; access byte, flags nibble
         dw LIMIT_LOW, 0                     ; limit 15:0, base 15:0
-        db 0, %1, (%2 << 4) | LIMIT_HIGH, 0 ; base 23:16, access, flags+limit, base 31:24
+        db 0, (%1), ((%2) << 4) | LIMIT_HIGH, 0 ; base 23:16, access, flags+limit, base 31:24
 %endmacro
 
 align 8

@@ -69,12 +69,23 @@ def _target_note(insn):
     return text[i:] if i >= 0 else ""
 
 
+def _rip_note(insn):
+    """'        # 0x7ff0 <gdt>' for a RIP-relative operand, as GDB's decoder
+    shows: the address is the next instruction's plus the displacement."""
+    for op in insn.operands:
+        if op.type == capstone.x86.X86_OP_MEM and op.mem.base == capstone.x86.X86_REG_RIP:
+            target = (insn.address + insn.size + op.mem.disp) & 0xffffffffffffffff
+            return "        # " + gdb.format_address(target)
+    return ""
+
+
 def format_insn(insn):
     """GDB's layout: the mnemonic padded to 6 columns, then the operands
     separated by bare commas."""
     if not insn.op_str:
         return insn.mnemonic
-    return "%-6s %s" % (insn.mnemonic, insn.op_str.replace(", ", ",")) + _target_note(insn)
+    return ("%-6s %s" % (insn.mnemonic, insn.op_str.replace(", ", ","))
+            + _target_note(insn) + _rip_note(insn))
 
 
 def decode(data, address, bits, count=1):
