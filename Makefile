@@ -183,7 +183,11 @@ run-headless: setup-run all
 # at all, nothing to collide with, and QEMU ends when GDB quits. -S keeps the
 # CPU paused at the reset vector until GDB says continue.
 GDB        := gdb
-GDB_SETUP  := -q -nx -x debug/lab.gdb
+# One symbol file per CPU mode. add-symbol-file, not `file`: `file` on a
+# 32-bit ELF would fix GDB's architecture to i386, and the 64-bit target
+# description QEMU sends would then be refused.
+GDB_SETUP  := -q -nx -x debug/lab.gdb $(foreach e,$(ELFS),-ex 'add-symbol-file $(e)') \
+	-ex 'set history filename $(B)/.gdb_history' -ex 'set history save on'
 QEMU_PIPE  := $(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) $(if $(DISPLAY),,-display none) \
 	-debugcon file:$(B)/debugcon.log -S -gdb stdio
 # The BIOS has loaded the boot sector when execution reaches 0x7c00.
@@ -214,7 +218,7 @@ QEMU_WALK := $(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) -display none \
 
 .PHONY: walk
 walk: setup-debug all
-	@timeout 120 $(GDB) -q -nx -batch -x debug/lab.gdb \
+	@timeout 120 $(GDB) -batch $(GDB_SETUP) \
 		-ex 'target remote | exec $(QEMU_WALK)' -x debug/walk.py > $(B)/walk.txt 2>&1; \
 	status=$$?; cat $(B)/walk.txt; \
 	if [ $$status -ne 0 ]; then echo "bootlab: walk failed (status $$status), transcript in $(B)/walk.txt"; exit 1; fi; \

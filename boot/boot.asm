@@ -65,6 +65,8 @@ boot_start:
     push word KERNEL_END_SECTOR >> 4
     pop fs
     cmp dword [fs:0], KERNEL_END_MAGIC
+    push ds
+    pop fs                     ; FS back to 0 (POP leaves the flags alone)
     jne truncated
     mov dword [BOOT_INFO_ADDR + BI_KERNEL_SECTORS], KERNEL_SECTORS
 global stage2_loaded

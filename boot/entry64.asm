@@ -36,6 +36,7 @@ lm_entry: MAGIC_BREAK
     rep stosb
 
     mov edi, BOOT_INFO_ADDR
+    xor ebp, ebp               ; frame pointer 0: debuggers end a backtrace here
     call kmain
 .halt:                         ; kmain does not return; if it did, stop here
     cli

@@ -102,26 +102,23 @@ def continue_bounded(goal):
                            f"the guest hangs at {location()}")
 
 
-def goal_addresses(symbol):
-    """The symbol's address, and where `break symbol` stops (after a C
-    function's prologue)."""
-    try:
-        _, sals = gdb.decode_line(symbol)
-        start = int(gdb.parse_and_eval(f"&{symbol}").cast(gdb.lookup_type("long")))
-    except gdb.error:
-        return set()
-    return {start} | {sal.pc for sal in sals or ()}
+def check_not_failed(goal, failures):
+    for symbol, stop in failures.items():
+        if stop.hit_count:
+            raise gdb.GdbError(f"walk: stopped in {symbol} before {goal}: "
+                               f"{FAILURE_SYMBOLS[symbol]}; see the debug console "
+                               "log next to this transcript, and `bl vga`")
 
 
-def stopped_at(symbol):
-    return int(gdb.parse_and_eval("$pc")) in goal_addresses(symbol)
-
-
-def check_not_failed(goal):
-    for symbol, meaning in FAILURE_SYMBOLS.items():
-        if stopped_at(symbol):
-            raise gdb.GdbError(f"walk: stopped in {symbol} before {goal}: {meaning}; "
-                               "see build/walk-debugcon.log and `bl vga`")
+def leg(goal, failures, number, title):
+    """Print the heading, run to the breakpoint on goal, check we got there."""
+    heading(number, title, goal)
+    stop = gdb.Breakpoint(goal)
+    continue_bounded(goal)
+    check_not_failed(goal, failures)
+    if stop.hit_count == 0:
+        raise gdb.GdbError(f"walk: expected to stop at {goal}, stopped at {location()}")
+    stop.delete()
 
 
 def location():
@@ -132,21 +129,14 @@ def location():
 
 
 def walk():
-    for symbol in FAILURE_SYMBOLS:
-        gdb.execute(f"break {symbol}", to_string=True)
     say("bootlab walk: from the BIOS handoff to the first character on screen.")
     say("Each stop below is a symbol from the README's boot-path table.")
+    failures = {symbol: gdb.Breakpoint(symbol) for symbol in FAILURE_SYMBOLS}
 
     number = 0
     for symbol, title, story, commands in STEPS:
         number += 1
-        stop = gdb.Breakpoint(symbol, internal=True)
-        continue_bounded(symbol)
-        check_not_failed(symbol)
-        if stop.hit_count == 0:
-            raise gdb.GdbError(f"walk: expected to stop at {symbol}, stopped at {location()}")
-        stop.delete()
-        heading(number, title, f"{symbol}, {location()}")
+        leg(symbol, failures, number, title)
         if story:
             say(story)
         for command in commands:
@@ -154,22 +144,17 @@ def walk():
             gdb.execute(command)
 
     number += 1
-    gdb.execute("watch *(short *)0xb8000", to_string=True)
+    heading(number, "The first write to VGA memory", "watch *(short *)0xb8000")
+    watch = gdb.Breakpoint("*(short *)0xb8000", gdb.BP_WATCHPOINT)
     continue_bounded("the first VGA write")
-    check_not_failed("the first VGA write")
-    heading(number, "The first write to VGA memory", location())
-    say("A watchpoint on the first cell (0xb8000: character, attribute) caught\n"
-        "the C line that wrote it:")
+    check_not_failed("the first VGA write", failures)
+    say(f"A watchpoint on the first cell (character and attribute) caught the C\n"
+        f"line that wrote it, {location()}:")
     gdb.execute("bt 2")
-    gdb.execute("delete")
+    watch.delete()
 
     number += 1
-    for symbol in FAILURE_SYMBOLS:
-        gdb.execute(f"break {symbol}", to_string=True)
-    stop = gdb.Breakpoint("debug_exit", internal=True)
-    continue_bounded("debug_exit")
-    check_not_failed("debug_exit")
-    heading(number, "The kernel is done", location())
+    leg("debug_exit", failures, number, "The kernel is done")
     say("kmain printed its banner and report; this is the VGA text screen:")
     gdb.execute("bl vga")
     say()

@@ -69,6 +69,8 @@ def gdb_rows():
     """`make debug` without the prompt: the same GDB setup, then quit at 0x7c00."""
     qemu = shlex.join(qemu_args() + ["-S", "-gdb", "stdio"])
     cmd = ["gdb", "-q", "-nx", "-batch", "-x", "debug/lab.gdb",
+           *(a for e in ("boot16", "boot32", "kernel")
+             for a in ("-ex", f"add-symbol-file build/{e}.elf")),
            "-ex", f"target remote | exec {qemu}", "-ex", "thbreak *0x7c00",
            "-ex", "continue", "-ex", "kill"]
     t = median_time(cmd, check=lambda p: "boot_start" in p.stdout, cwd=ROOT)
