@@ -101,6 +101,7 @@ def show():
 
 def show_if_enabled():
     if ContextParam.instance is None or not ContextParam.instance.value:
+        _changes()   # still remember this stop's registers: "changed since last stop"
         return False
     show()
     return True
