@@ -130,7 +130,8 @@ def _emulators_below(pid):
 
 @pytest.fixture(autouse=True)
 def no_emulator_left_behind():
-    """Fail a test that leaves an emulator running, and stop it (by PID)."""
+    """Fail a test that leaves an emulator running (and stop it, by PID) or a
+    Bochs lock file next to the lab's image."""
     yield
     deadline = time.monotonic() + 3
     while (left := _emulators_below(os.getpid())) and time.monotonic() < deadline:
@@ -138,3 +139,5 @@ def no_emulator_left_behind():
     for pid, _ in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"emulators left running: {left}"
+    locks = sorted(BUILD.glob("**/*.lock"))
+    assert not locks, f"lock files left behind: {locks}"
