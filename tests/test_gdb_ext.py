@@ -116,7 +116,7 @@ def test_help_is_the_docstring():
     t = driver.run_gdb(None, [], setup=["help bl", "help bl walk", "help set bootlab context"],
                        live=False)
     assert "bl walk -- " in t.out("help bl") or "bl walk" in t.out("help bl"), t
-    assert t.out("help bl walk").startswith("bl walk ADDR"), t
+    assert t.out("help bl walk").startswith("Walk the page tables for a linear address.\nUsage: bl walk ADDR"), t
     assert "each time the target stops" in t.out("help set bootlab context"), t
 
 

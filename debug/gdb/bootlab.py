@@ -14,6 +14,14 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if _here not in sys.path:
     sys.path.insert(0, _here)
 
+import gdb  # noqa: E402
+
+try:
+    import capstone  # noqa: F401
+    import gdb.disassembler  # noqa: F401  (new in GDB 13)
+except ImportError as e:
+    raise gdb.GdbError("bootlab: needs GDB 13 and python3-capstone (%s)" % e)
+
 import bootlab  # noqa: E402
 
 bootlab.load()

@@ -7,6 +7,7 @@ is bounded by a timeout.
 """
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,14 +79,12 @@ def run_gdb(image, commands, setup=(), timeout=60, live=True, extra_qemu=()):
     lines += ["python _bl_run(%r)" % c for c in commands]
     if live:
         lines.append("python _bl_run('kill')")
-    script = Path(str(image) + ".gdb") if image else None
-    if script is None:
-        import tempfile
-        script = Path(tempfile.mkstemp(suffix=".gdb")[1])
-    script.write_text("\n".join(lines) + "\n")
-    proc = subprocess.run(["gdb", "-nx", "-batch", "-x", str(script)],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="bootlab-gdb-") as tmp:
+        script = Path(tmp) / "commands.gdb"
+        script.write_text("\n".join(lines) + "\n")
+        proc = subprocess.run(["gdb", "-nx", "-batch", "-x", str(script)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout)
     return Transcript(proc.stdout)
 
 

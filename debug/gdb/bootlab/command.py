@@ -40,7 +40,7 @@ class ShowPrefix(gdb.Command):
         if arg:
             raise gdb.GdbError("show bootlab: no setting %r (see help show bootlab)" % arg)
         for name in sorted(PARAMETERS):
-            print("bootlab %s: %s" % (name, gdb.parameter("bootlab " + name)))
+            gdb.execute("show bootlab " + name)
 
 
 PARAMETERS = set()
@@ -89,8 +89,9 @@ class BlCommand(gdb.Command):
 
     def usage(self, why):
         """Raise the error for wrong arguments, with the usage line."""
-        first = self.__doc__.strip().splitlines()[0]
-        raise gdb.GdbError("bl %s: %s (usage: %s)" % (self.NAME, why, first))
+        lines = [l for l in self.__doc__.splitlines() if l.startswith("Usage: ")]
+        usage = lines[0][len("Usage: "):] if lines else "bl " + self.NAME
+        raise gdb.GdbError("bl %s: %s (usage: %s)" % (self.NAME, why, usage))
 
     def run(self, argv):
         raise NotImplementedError

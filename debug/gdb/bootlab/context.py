@@ -113,8 +113,8 @@ def reset(*_):
 
 
 class ContextCommand(BlCommand):
-    """bl context
-Print the bootlab context now, and how long computing it took."""
+    """Print the bootlab context now, and its cost.
+Usage: bl context"""
     NAME = "context"
 
     def run(self, argv):

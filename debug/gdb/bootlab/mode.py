@@ -142,7 +142,8 @@ class Messages(BlParameter):
 
 
 class ModeCommand(BlCommand):
-    """bl mode
+    """Show the CPU mode and paging mode, and the bits that decide them.
+Usage: bl mode
 Show the CPU mode (real, protected (16/32-bit), virtual-8086, compatibility,
 64-bit), the paging mode, and the bits that decide them."""
     NAME = "mode"
@@ -164,7 +165,8 @@ Show the CPU mode (real, protected (16/32-bit), virtual-8086, compatibility,
 
 
 class NextModeCommand(BlCommand):
-    """bl next-mode [MAX-STEPS]
+    """Single-step until the CPU or paging mode changes.
+Usage: bl next-mode [MAX-STEPS]
 Single-step (stepi) until the CPU mode or the paging mode changes, at most
 MAX-STEPS instructions (default 200000). Stops early at HLT, which would not
 return under single-stepping. Ctrl-C interrupts."""

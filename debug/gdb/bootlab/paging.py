@@ -143,7 +143,8 @@ def size_text(size):
 
 
 class WalkCommand(BlCommand):
-    """bl walk ADDR
+    """Walk the page tables for a linear address.
+Usage: bl walk ADDR
 Translate the linear address ADDR (a GDB expression) the way the CPU's page
 walker does in the current paging mode: each level's entry address, value and
 flags, then the physical address or the level where the walk stops."""
@@ -214,7 +215,8 @@ def coalesce(maps):
 
 
 class MapsCommand(BlCommand):
-    """bl maps
+    """List every mapped linear range with its rights.
+Usage: bl maps
 Every mapped range of the current page tables, coalesced: linear range,
 physical start, size and rights (r, w, x after NX/XD, user/supervisor)."""
     NAME = "maps"

@@ -77,7 +77,8 @@ def hexdump(addr, data, width=16):
 
 
 class PhysCommand(BlCommand):
-    """bl phys ADDR [LEN]
+    """Hexdump guest physical memory.
+Usage: bl phys ADDR [LEN]
 Hexdump LEN bytes (default 64, at most 65536) of guest physical memory at
 ADDR, whatever the paging mode. ADDR and LEN are GDB expressions."""
     NAME = "phys"

@@ -52,7 +52,8 @@ def line(name, value):
 
 
 class CrCommand(BlCommand):
-    """bl cr [cr0|cr2|cr3|cr4|efer]
+    """Show CR0, CR2, CR3, CR4 and EFER decoded bit by bit.
+Usage: bl cr [cr0|cr2|cr3|cr4|efer]
 Without an argument: CR0, CR2, CR3, CR4 and EFER with their set bits named as
 in the Intel SDM. With a register name: every defined bit of it, one a line,
 with its value and meaning (SDM Vol. 3A 2.5, 2.2.1)."""
@@ -79,7 +80,8 @@ GPRS = ("ax", "bx", "cx", "dx", "si", "di", "bp", "sp")
 
 
 class RegsCommand(BlCommand):
-    """bl regs
+    """Show the general registers at the width of the current mode.
+Usage: bl regs
 General registers at the width of the current mode: AX..SP and IP in 16-bit
 code, EAX..ESP and EIP in 32-bit code, RAX..R15 and RIP in 64-bit mode, with
 the segment registers and EFLAGS. In real mode IP is also shown as CS:IP and

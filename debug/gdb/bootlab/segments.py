@@ -51,7 +51,8 @@ def attr_text(flags, long_mode):
 
 
 class SegCommand(BlCommand):
-    """bl seg
+    """Show segment registers with their hidden caches, GDTR and IDTR.
+Usage: bl seg
 Segment registers with their hidden base, limit and attributes, plus LDTR,
 TR, GDTR and IDTR, as the CPU holds them now (from `monitor info
 registers`). In real mode each base is simply selector * 16."""

@@ -19,6 +19,8 @@ from .segments import attr_text
 from .sdm import DESC_S, DESC_G, DESC_P, DESC_TYPE_SHIFT, DESC_TYPE_MASK, EFER_LMA, CR0_PE
 
 DESC_SIZE = 8
+LEGACY_GATES = (0x5, 0x6, 0x7, 0xe, 0xf)   # task, 16/32-bit int and trap (Table 3-2)
+LONG_GATES = (0xe, 0xf)                   # 64-bit int and trap gates only
 MAX_ENTRIES = 8192   # a GDT has at most 8192 descriptors (13-bit index)
 
 
@@ -73,6 +75,10 @@ def decode_gate(data, off, long_mode):
         target |= upper << 32
     flags = high & 0xff00
     gate_type = (flags >> DESC_TYPE_SHIFT) & DESC_TYPE_MASK
+    valid = LONG_GATES if long_mode else LEGACY_GATES
+    if flags & DESC_S or gate_type not in valid:
+        # The CPU raises #GP on delivery through such an entry (SDM 6.12.1).
+        return "not a gate (raw %016x): delivery through it raises #GP" % ((high << 32) | low)
     if gate_type == 0x5:   # task gate: the selector names a TSS, no offset
         return "task gate TSS selector 0x%04x %s" % (selector, attr_text(flags, long_mode))
     text = "%04x:%0*x %s" % (selector, 16 if long_mode else 8, target, attr_text(flags, long_mode))
@@ -82,7 +88,8 @@ def decode_gate(data, off, long_mode):
 
 
 class GdtCommand(BlCommand):
-    """bl gdt
+    """Decode the global descriptor table from memory.
+Usage: bl gdt
 Decode the GDT that GDTR points at: for every selector its base, limit
 (scaled by G), type, DPL and size bits. In long mode system descriptors
 (TSS, LDT) are 16 bytes and shown as one entry."""
@@ -104,7 +111,8 @@ Decode the GDT that GDTR points at: for every selector its base, limit
 
 
 class IdtCommand(BlCommand):
-    """bl idt [FIRST [COUNT]]
+    """Decode the interrupt descriptor table from memory.
+Usage: bl idt [FIRST [COUNT]]
 Decode the IDT that IDTR points at, from vector FIRST (default 0), COUNT
 vectors (default: all, present gates only). In real mode this is the
 interrupt vector table of segment:offset pairs."""

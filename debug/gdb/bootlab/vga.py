@@ -67,7 +67,8 @@ def use_color(param):
 
 
 class VgaCommand(BlCommand):
-    """bl vga [plain|color]
+    """Draw the VGA text screen from physical 0xb8000.
+Usage: bl vga [plain|color]
 Draw the 80x25 VGA text screen from physical memory at 0xb8000, in colour
 (ANSI) when `set bootlab color` allows it, or as plain text."""
     NAME = "vga"
