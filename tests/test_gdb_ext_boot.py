@@ -13,7 +13,9 @@ import driver  # noqa: E402
 
 BUILD = driver.ROOT / "build"
 SYMBOLS = ["add-symbol-file %s" % (BUILD / f) for f in ("boot16.elf", "boot32.elf", "kernel.elf")]
-DEBUG_EXIT = ("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")
+# -snapshot: guest writes go to a temporary overlay, so the image is never
+# modified and other runs of it (make walk, other tests) are not disturbed.
+DEBUG_EXIT = ("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-snapshot")
 
 
 @pytest.fixture(scope="module")
