@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""walk.py: the scripted Bochs tour behind `make walk-bochs`.
+
+Boots build/bootlab.img in Bochs (headless: term display on Bochs' own pty),
+stops at every transition in order and shows, as typed at the debugger
+prompt: creg, sreg, info gdt, and `page 0xb8000` once paging is on; Bochs'
+own mode-switch messages ("switched from 'real mode' to 'protected mode'")
+appear in the `c` output. At debug_exit it reads the VGA text screen with
+writemem and draws it. The transcript goes to stdout and to
+build/walk-bochs.txt as it is made, so a run that stops early leaves what it
+saw. Exit status 0 only when the whole tour completed.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bochslab                     # noqa: E402
+import bochsparse                   # noqa: E402
+import milestones                   # noqa: E402
+from tour import Tour               # noqa: E402
+
+GDT_LINES_MAX = 16          # the BIOS leaves GDTR.limit=0xffff at reset: 8192 lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--image", default=bochslab.IMAGE)
+    ap.add_argument("--out", default=os.path.join(bochslab.BUILD, "walk-bochs.txt"))
+    ap.add_argument("-q", "--quiet", action="store_true", help="transcript to the file only")
+    args = ap.parse_args()
+
+    t0 = time.monotonic()
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    out = open(args.out, "w")
+
+    def echo(text):
+        out.write(text if text.endswith("\n") else text + "\n")
+        out.flush()
+        if not args.quiet:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+    run_dir = session = None
+    try:
+        bochslab.preflight("term")
+        run_dir = bochslab.RunDir(args.image, keep_log_as=os.path.join(bochslab.BUILD, "walk-bochs.log"))
+        session = bochslab.BochsSession(run_dir, "term")
+        echo("bootlab Bochs walk: from power-on through every transition to the first screen\n"
+             "(each '<bochs> ' line is a command as you would type it in `make debug-bochs`)\n")
+        tour = Tour(session, echo=echo)
+        count = len(milestones.NAMES)
+
+        def visit(name, stop):
+            if name == milestones.END:
+                return
+            n = milestones.NAMES.index(name) + 1
+            echo(f"\n==== {n}/{count} {name}: {milestones.MEANING[name]}")
+            who = " (the BIOS's own, before 0x7c00)" if name == "boot_start" else ""
+            for line in stop["modes"]:
+                echo(f"---- mode{who}: {line}")
+            creg = bochsparse.parse_creg(tour.command("creg"))
+            sreg = tour.command("sreg")
+            s = bochsparse.parse_sreg(sreg)
+            if s["gdtr_limit"] // 8 < GDT_LINES_MAX:
+                tour.command("info gdt")
+            else:
+                tour.command(f"info gdt 0 {GDT_LINES_MAX - 1}")
+            if creg["cr0"] & bochsparse.CR0_PG:
+                tour.command(f"page {bochsparse.VGA_TEXT_ADDR:#x}")
+
+        end = tour.run(visit)
+        status = end["status"]
+        verdict = "DEBUG_EXIT_SUCCESS" if status == bochsparse.DEBUG_EXIT_SUCCESS else "a failure code"
+        echo(f"\n==== end: debug_exit({status:#x}) = {verdict}; the kernel halts next (cli; hlt)")
+        lines = tour.screen()
+        echo("VGA text screen at 0xb8000 (80x25, characters only):\n" + bochsparse.render_screen(lines))
+        console = "\n".join(tour.console)
+        echo("debug console (port 0xE9):\n" + "\n".join("  " + l for l in console.splitlines()))
+        if status != bochsparse.DEBUG_EXIT_SUCCESS:
+            raise bochslab.BochsError(f"the kernel ended with status {status:#x}, not DEBUG_EXIT_SUCCESS")
+        echo(f"walk-bochs: {count}/{count} transitions in order, screen read, "
+             f"{time.monotonic() - t0:.2f} s")
+        ok = True
+    except (bochslab.BochsError, bochsparse.ParseError, KeyError) as e:
+        msg = str(e).strip("'\"")
+        echo(f"walk-bochs: FAILED: {msg}")
+        if run_dir is not None:
+            kept = run_dir.keep_log()
+            if kept:
+                echo(f"walk-bochs: Bochs log kept in {os.path.relpath(kept, bochslab.ROOT)}")
+        ok = False
+    finally:
+        if session is not None:
+            session.close()
+        if run_dir is not None:
+            run_dir.remove()
+        out.close()
+    print(f"bootlab: transcript in {os.path.relpath(args.out, bochslab.ROOT)}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
