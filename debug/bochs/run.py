@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""run.py: boot bootlab in Bochs, headless or with the debugger at 0x7c00.
+
+  run.py             headless (make run-bochs, tests): boot to debug_exit,
+                     print the debug console (port 0xE9) and the VGA screen;
+                     exit 0 when the kernel reported DEBUG_EXIT_SUCCESS
+  run.py --debug     make debug-bochs: Bochs' debugger on this terminal,
+                     symbols loaded, stopped at 0x7c00, a short banner
+
+The display is x when $DISPLAY is set, else term. With the debugger compiled
+in, term draws the guest screen on a pseudo-terminal of its own: run.py
+prints its name, and inside tmux opens a pane that shows it (ptyview.py).
+BOCHS_DISPLAY=x|term overrides the choice.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bochslab                     # noqa: E402
+import bochsparse                   # noqa: E402
+import milestones                   # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+BANNER = """\
+bootlab: Bochs debugger, stopped at 0x7c00 (boot_start), symbols loaded.
+  c                   run to the next transition (xchg bx,bx) or breakpoint
+  s [N] / n           one (N) instruction(s) / step over a call
+  u /10               disassemble 10 instructions here (with symbol names)
+  lb "kmain"          breakpoint on a symbol (quoted); blist, d N to list/delete
+  creg / sreg / r     control regs + EFER / segments + GDTR / general registers
+  info gdt            the GDT decoded;  page 0xb8000   the page walk of an address
+  xp /16bx 0xb8000    physical memory (x for linear); writemem "f" ADDR LEN
+  show mode           toggle "switched from ... to ..." messages; modebp stops there
+  q                   quit (Ctrl-C while running drops back to this prompt)
+"""
+
+
+def headless(image):
+    run_dir = bochslab.RunDir(image, keep_log_as=os.path.join(bochslab.BUILD, "run-bochs.log"))
+    try:
+        with bochslab.BochsSession(run_dir, "term") as s:
+            bochslab.load_symbols(s)
+            table = milestones.read_symbols(bochslab.symbol_paths())
+            failures = [f for f in milestones.FAILURES if f in table]
+            for name in [milestones.END] + failures:
+                s.command(f'lb "{name}"')
+            console = []
+            # Magic breakpoints stop at every transition: go on until a breakpoint.
+            for _ in range(4 * len(milestones.NAMES)):
+                out, timed_out = s.cont()
+                stop = bochsparse.parse_stop(out)
+                if stop["console"]:
+                    console.append(stop["console"])
+                if timed_out or stop["kind"] == "break":
+                    break
+            print("debug console (port 0xE9):")
+            print("\n".join(console))
+            where = milestones.nearest_symbol(table, stop["addr"])
+            if stop["kind"] == "break" and stop["addr"] == table[milestones.END]:
+                status = bochsparse.parse_rdi(s.command("r")) & 0xff
+                path = os.path.join(run_dir.path, "vga.bin")
+                s.command(f'writemem "{path}" {bochsparse.VGA_TEXT_ADDR:#x} {bochsparse.VGA_BYTES}')
+                print("VGA text screen:")
+                with open(path, "rb") as f:
+                    print(bochsparse.render_screen(bochsparse.vga_lines(f.read())))
+                if status == bochsparse.DEBUG_EXIT_SUCCESS:
+                    bochslab.say("Bochs run ended in debug_exit(DEBUG_EXIT_SUCCESS)")
+                    return 0
+                bochslab.say(f"Bochs run ended in debug_exit({status:#x}): the kernel reported a failure")
+                return 1
+            why = f"no breakpoint within {bochslab.LEG_LIMIT} s" if timed_out else "failure path"
+            bochslab.say(f"Bochs run stopped early at {where} ({stop['insn']}): {why}")
+            kept = run_dir.keep_log()
+            if kept:
+                bochslab.say(f"Bochs log kept in {os.path.relpath(kept, bochslab.ROOT)}")
+            return 1
+    finally:
+        run_dir.remove()
+
+
+def show_screen_hint(pty):
+    """Point the learner at the term display's pty (or open a tmux pane)."""
+    viewer = f"{sys.executable} {os.path.join(HERE, 'ptyview.py')} {pty}"
+    if os.environ.get("TMUX"):
+        r = subprocess.run(["tmux", "split-window", "-d", "-h", "-l", "82", viewer],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode == 0:
+            bochslab.say(f"guest screen ({pty}) in the tmux pane to the right")
+            return
+    bochslab.say(f"guest screen is on {pty}; to watch it, in another terminal run: {viewer}")
+
+
+def interactive(image, display):
+    """Bochs' debugger on this terminal. We stay as its parent only to
+    relay stderr (to spot the pty announcement) and to clean up."""
+    bochslab.preflight(display)
+    run_dir = bochslab.RunDir(image)
+    try:
+        rc_file = os.path.join(run_dir.path, "debug.rc")
+        with open(rc_file, "w") as f:
+            for path in bochslab.symbol_paths():
+                f.write(f'ldsym global "{path}"\n')
+            f.write(f"lb {bochsparse.K['BOOT_SECTOR_ADDR']:#x}\nc\n")
+        bochslab.need_build(bochslab.symbol_paths())
+        sys.stdout.write(BANNER)
+        sys.stdout.flush()
+        p = subprocess.Popen(["bochs", "-q", "-f", bochslab.BOCHSRC, "-rc", rc_file],
+                             env=run_dir.env(display), cwd=run_dir.path, stderr=subprocess.PIPE)
+        # Ctrl-C belongs to Bochs (it stops the guest); we must survive it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        def relay():
+            for line in iter(p.stderr.readline, b""):
+                m = bochslab.PTY_ANNOUNCE.search(line)
+                if m:
+                    show_screen_hint(m.group(1).decode())
+                elif not line.startswith(b"0000") and b"ALSA" not in line:
+                    sys.stderr.buffer.write(line)
+                    sys.stderr.flush()
+        t = threading.Thread(target=relay, daemon=True)
+        t.start()
+        rc = p.wait()
+        t.join(1)
+        return rc
+    finally:
+        run_dir.remove()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--debug", action="store_true", help="interactive debugger at 0x7c00")
+    ap.add_argument("--image", default=bochslab.IMAGE)
+    args = ap.parse_args()
+    try:
+        if args.debug:
+            return interactive(args.image, os.environ.get("BOCHS_DISPLAY") or bochslab.default_display())
+        bochslab.preflight("term")
+        return headless(args.image)
+    except (bochslab.BochsError, bochsparse.ParseError) as e:
+        bochslab.say(str(e))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
