@@ -115,8 +115,12 @@ def interactive(image, display):
         # Ctrl-C belongs to Bochs (it stops the guest); we must survive it.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
+        panicked = []
+
         def relay():
             for line in iter(p.stderr.readline, b""):
+                if b"Bochs is exiting with the following message" in line or b">>PANIC<<" in line:
+                    panicked.append(line)
                 m = bochslab.PTY_ANNOUNCE.search(line)
                 if m:
                     show_screen_hint(m.group(1).decode())
@@ -125,9 +129,11 @@ def interactive(image, display):
                     sys.stderr.flush()
         t = threading.Thread(target=relay, daemon=True)
         t.start()
-        rc = p.wait()
+        p.wait()
         t.join(1)
-        return rc
+        # Bochs' exit status after an interactive `q` is not 0 (245 was
+        # seen), so only a PANIC counts as a failed session.
+        return 1 if panicked else 0
     finally:
         run_dir.remove()
 

@@ -66,8 +66,8 @@ class Tour:
         if name != expected:
             got = name or self._where(stop)
             hint = ""
-            if name == "boot_start":
-                hint = " - the CPU was reset (a triple fault?)"
+            if name == "boot_start" and self.s.run_dir.log_tail(r"exception with no resolution"):
+                hint = " - a triple fault reset the CPU"
             raise TourStopped(f"stopped early {after}: expected {expected} next, reached {got}{hint}{self._why()}")
         stop["name"] = name
         return stop
