@@ -76,7 +76,7 @@ def test_walk_shows_state_mode_switches_page_walk_and_screen(walk):
     assert re.search(r"^cs:0x0008, .*\n\tCode segment.*32-bit$", pm, re.M)
     assert "switched from 'real mode' to 'protected mode'" in walk.split("==== 8/16 pe_set")[1]
     pg = walk.split("==== 14/16 pg_set")[1]
-    assert "---- mode: switched from 'protected mode' to 'compatibility mode'" in pg
+    assert "switched from 'protected mode' to 'compatibility mode'" in pg
     assert "linear page 0x00000000000b8000 maps to physical page 0x0000000b8000" in pg
     lm = walk.split("==== 15/16 lm_entry")[1]
     assert "switched from 'compatibility mode' to 'long mode'" in lm

@@ -49,8 +49,20 @@ class Tour:
     def leg(self, previous, expected):
         """`c` once; return the parsed stop, which must be at `expected`."""
         out, timed_out = self.s.cont()
-        self.echo(f"<bochs> c\n{out}")
-        stop = bochsparse.parse_stop(out)
+        try:
+            stop = bochsparse.parse_stop(out)
+        except bochsparse.ParseError:
+            self.echo(f"<bochs> c\n{out}")
+            raise
+        # The caller shows this under its own heading; a failed leg shows it here.
+        stop["transcript"] = f"<bochs> c\n{out}"
+        try:
+            return self._check(stop, previous, expected, timed_out)
+        except TourStopped:
+            self.echo(stop["transcript"])
+            raise
+
+    def _check(self, stop, previous, expected, timed_out):
         if stop["console"]:
             self.console.append(stop["console"])
         after = f"after {previous}" if previous else "from power-on"

@@ -54,12 +54,14 @@ def main():
 
         def visit(name, stop):
             if name == milestones.END:
+                echo(f"\n==== end: {name}, the kernel's last function")
+                echo(stop["transcript"])
                 return
             n = milestones.NAMES.index(name) + 1
             echo(f"\n==== {n}/{count} {name}: {milestones.MEANING[name]}")
-            who = " (the BIOS's own, before 0x7c00)" if name == "boot_start" else ""
-            for line in stop["modes"]:
-                echo(f"---- mode{who}: {line}")
+            echo(stop["transcript"])
+            if name == "boot_start" and stop["modes"]:
+                echo("---- the mode switches above are the BIOS's own, before 0x7c00")
             creg = bochsparse.parse_creg(tour.command("creg"))
             sreg = tour.command("sreg")
             s = bochsparse.parse_sreg(sreg)
@@ -73,7 +75,7 @@ def main():
         end = tour.run(visit)
         status = end["status"]
         verdict = "DEBUG_EXIT_SUCCESS" if status == bochsparse.DEBUG_EXIT_SUCCESS else "a failure code"
-        echo(f"\n==== end: debug_exit({status:#x}) = {verdict}; the kernel halts next (cli; hlt)")
+        echo(f"debug_exit({status:#x}) = {verdict} (RDI); the kernel halts next (cli; hlt)")
         lines = tour.screen()
         echo("VGA text screen at 0xb8000 (80x25, characters only):\n" + bochsparse.render_screen(lines))
         console = "\n".join(tour.console)
