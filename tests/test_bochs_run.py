@@ -171,3 +171,17 @@ def test_crosscheck_fails_on_a_different_state(crosscheck_runs, tmp_path):
     assert "DIFF cr3_loaded" in p.stdout and "CR3 differs: QEMU 0x1000, Bochs 0x2000" in p.stdout
     assert "DIFF screen" in p.stdout and "'bootlab: something else'" in p.stdout
     assert "crosscheck: FAILED: 3 difference(s)" in p.stdout
+
+
+def test_readme_transcript_matches_the_walk(walk):
+    """The transcript in debug/bochs/README.md is what the walk prints
+    (emulated-time stamps aside)."""
+    readme = (ROOT / "debug/bochs/README.md").read_text()
+    block = readme.split("### A short transcript")[1].split("```")[1]
+    lines = [l for l in block.splitlines()[1:] if l and l != "..."]
+    assert len(lines) > 10
+    for line in lines:
+        line = re.sub(r"^\d{11}: ", "", line)
+        if line.startswith("Next at t="):
+            continue
+        assert line in walk, line

@@ -6,7 +6,6 @@ boot/macros.inc), where Bochs stops right AFTER the instruction: 2 bytes
 past the label in 16-bit code, 3 in 32- and 64-bit code (66 87 db).
 """
 
-import os
 
 # (symbol, what has just become true there)
 TRANSITIONS = [
