@@ -103,6 +103,8 @@
 #define CR0_ET              (1 << 4)
 #define CR0_NE              (1 << 5)
 #define CR0_WP              (1 << 16)
+#define CR0_NW              (1 << 29) // not write-through (firmware may leave it set)
+#define CR0_CD              (1 << 30) // cache disable
 #define CR0_PG              0x80000000 // paging (bit 31)
 #define CR4_PSE             (1 << 4)
 #define CR4_PAE             (1 << 5)

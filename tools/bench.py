@@ -92,7 +92,7 @@ def extension_rows():
     if len(figures) != 3:
         raise SystemExit(f"bench: GDB measurements failed:\n{proc.stdout}{proc.stderr}")
     return [
-        ("context display, cost per stop", f"{figures['context_ms']} ms", "<= 10 ms"),
+        ("context display at a stop (median)", f"{figures['context_ms']} ms", "<= 10 ms"),
         (f"bl next-mode ({figures['next_mode_steps']} stepi)",
          f"{figures['next_mode_rate']} steps/s", ">= 1000 steps/s"),
     ]
