@@ -43,10 +43,9 @@ import milestones                   # noqa: E402
 from tour import Tour               # noqa: E402
 
 K = bochsparse.K
-# SDM Vol. 3A 2.5: CR0 bit 30 CD (cache disable), bit 29 NW (not write-through).
-CR0_CD = K.get("CR0_CD", 1 << 30)
-CR0_NW = K.get("CR0_NW", 1 << 29)
-CR0_BIOS_BITS = CR0_CD | CR0_NW
+# CR0.CD and CR0.NW (SDM Vol. 3A 2.5) are the firmware's business: Bochs' BIOS
+# leaves them set, SeaBIOS clears them.
+CR0_BIOS_BITS = K["CR0_CD"] | K["CR0_NW"]
 
 FIELDS = [  # (key, label, format)
     ("cr0", "CR0", "{:#x}"), ("cr3", "CR3", "{:#x}"), ("cr4", "CR4", "{:#x}"),
