@@ -174,9 +174,9 @@ def test_crosscheck_fails_on_a_different_state(crosscheck_runs, tmp_path):
 
 
 def test_readme_transcript_matches_the_walk(walk):
-    """The transcript in debug/bochs/README.md is what the walk prints
+    """The transcript in the README's Bochs section is what the walk prints
     (emulated-time stamps aside)."""
-    readme = (ROOT / "debug/bochs/README.md").read_text()
+    readme = (ROOT / "README.md").read_text().split("## Debugging with Bochs")[1]
     block = readme.split("### A short transcript")[1].split("```")[1]
     lines = [l for l in block.splitlines()[1:] if l and l != "..."]
     assert len(lines) > 10
