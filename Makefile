@@ -18,6 +18,8 @@ B ?= build
 V     ?= 0
 OPT   ?= -O0
 FAULT ?=
+# A lab bug hunt (lab/README.md): one small #ifdef BUG_<NAME> block turned on.
+BUG   ?=
 # An x86_64-elf cross toolchain on PATH is used automatically; CROSS= overrides.
 CROSS ?= $(if $(shell command -v x86_64-elf-gcc 2>/dev/null),x86_64-elf-)
 PYTHON ?= /usr/bin/python3
@@ -63,7 +65,7 @@ KERNEL_OBJ := $(call obj,$(KERNEL_ASM) $(KERNEL_C))
 
 ELFS := $(B)/boot16.elf $(B)/boot32.elf $(B)/kernel.elf
 IMG  := $(B)/bootlab.img
-GEN  := $(B)/gen/bootlab.inc $(B)/gen/config.h
+GEN  := $(B)/gen/bootlab.inc $(B)/gen/config.h $(B)/gen/config.inc
 
 # ---- The image -----------------------------------------------------------------
 .PHONY: all
@@ -126,10 +128,12 @@ $(B)/gen/bootlab.inc: include/bootlab.h tools/h2inc.sh | $(B)
 	$(Q)mkdir -p $(@D)
 	$(Q)tools/h2inc.sh $< > $@
 
-# Rewritten only when FAULT changes, so only fault.c is rebuilt.
+# Rewritten only when FAULT or BUG changes. config.inc is NASM's side
+# (boot/macros.inc includes it), written by the same run.
 $(B)/gen/config.h: FORCE | $(B)
 	$(Q)mkdir -p $(@D)
-	$(Q)tools/genconfig.sh $@ "$(FAULT)"
+	$(Q)tools/genconfig.sh $@ "$(FAULT)" "$(BUG)"
+$(B)/gen/config.inc: $(B)/gen/config.h
 
 # ---- Symbols and listings ---------------------------------------------------
 # Bochs' `ldsym global "FILE"` reads lines "hexaddr name".
@@ -234,6 +238,11 @@ PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider
 check: setup-all all
 	$(PYTEST) tests
 
+# The lab's grader (lab/grade.py): every exercise's checker, or only EX=N.
+.PHONY: grade
+grade: setup-debug all
+	$(PYTHON) lab/grade.py $(if $(EX),--ex $(EX))
+
 bench: setup-all all
 	$(PYTHON) tools/bench.py
 
@@ -258,12 +267,15 @@ help:
 	@echo '  walk-bochs     scripted Bochs tour -> $(B)/walk-bochs.txt'
 	@echo '  crosscheck     QEMU/GDB and Bochs agree at every milestone'
 	@echo '  check          build and run all tests (pytest)'
+	@echo '  grade          grade the lab exercises (lab/answers.txt); EX=N for one'
 	@echo '  bench          timing table (build, boot, debug stops)'
 	@echo '  setup          install the Debian packages (as root; else prints the command)'
 	@echo '  clean          remove $(B)/'
 	@echo
 	@echo 'Options:'
 	@echo '  FAULT=de|bp|ud|gp|pf  kernel raises this exception after the banner'
+	@echo '  BUG=name              build a lab bug hunt: gdt-limit lm-selector no-pdpte'
+	@echo '                        a20-reset stage2-sectors vga-cell (lab/README.md)'
 	@echo '  OPT=-O2               C optimisation (default -O0)'
 	@echo '  CROSS=prefix-         toolchain prefix (default: x86_64-elf- when on PATH)'
 	@echo '  V=1                   show every command'

@@ -20,6 +20,11 @@ extern boot_fail
 
 global enable_a20
 enable_a20:
+%ifdef BUG_A20_RESET            ; lab bug (lab/16): straight to port 0x92, with
+    in al, PORT_A20_FAST       ; "bit 1" written as the value 1, which is the
+    or al, 1                   ; fast-reset bit
+    out PORT_A20_FAST, al
+%endif
     mov byte [BOOT_INFO_ADDR + BI_A20_METHOD], A20_WAS_ON
     call a20_is_on
     jnz .on

@@ -54,7 +54,11 @@ boot_start:
     jz no_extensions
 
     mov eax, STAGE2_LBA
+%ifdef BUG_STAGE2_SECTORS       ; lab bug (lab/17): the count from before stage 2
+    mov cx, (PM32_ADDR - STAGE2_ADDR) / SECTOR_SIZE ; had a 32-bit part
+%else
     mov cx, STAGE2_SECTORS
+%endif
     mov bx, STAGE2_ADDR >> 4
     call read_disk
     mov eax, KERNEL_LBA

@@ -20,7 +20,11 @@ global gdt
 gdt:
     GDT_ENTRY 0, 0, 0, 0                          ; SEL_NULL: required, unusable
 .code32:
+%ifdef BUG_GDT_LIMIT           ; lab bug (lab/13): limit left 0, so G=1 makes it 4 KiB
+    GDT_ENTRY 0, 0, CODE, SEG_GRAN4K | SEG_DB32
+%else
     GDT_ENTRY 0, FLAT_LIMIT, CODE, SEG_GRAN4K | SEG_DB32
+%endif
 .data32:
     GDT_ENTRY 0, FLAT_LIMIT, DATA, SEG_GRAN4K | SEG_DB32
 .code64:

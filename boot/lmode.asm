@@ -38,4 +38,8 @@ lme_set: MAGIC_BREAK              ; LME=1 but LMA=0: nothing changes yet
     mov cr0, eax
 global pg_set
 pg_set: MAGIC_BREAK               ; LMA=1: compatibility mode (CS is 32-bit)
+%ifdef BUG_LM_SELECTOR          ; lab bug (lab/14): the 32-bit code selector
+    jmp SEL_CODE32:KERNEL_ADDR
+%else
     jmp SEL_CODE64:KERNEL_ADDR  ; = lm_entry: kernel.ld.S puts it first and checks
+%endif

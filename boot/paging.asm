@@ -28,7 +28,11 @@ build_page_tables:
     rep stosd
 
     mov dword [PML4_ADDR], PDPT_ADDR | PTE_PRESENT | PTE_WRITE
+%ifdef BUG_NO_PDPTE             ; lab bug (lab/15): the entry lacks its present bit
+    mov dword [PDPT_ADDR], PD_ADDR | PTE_WRITE
+%else
     mov dword [PDPT_ADDR], PD_ADDR | PTE_PRESENT | PTE_WRITE
+%endif
 
     mov edi, PD_ADDR
     mov eax, PTE_PRESENT | PTE_WRITE | PTE_HUGE   ; physical address 0

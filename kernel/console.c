@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bootlab.h"
+#include "config.h"
 #include "console.h"
 #include "io.h"
 
@@ -16,6 +17,9 @@ static uint8_t attribute = VGA_ATTR(VGA_LIGHT_GREY, VGA_BLACK);
 
 static uint16_t cell(char c)
 {
+#ifdef BUG_VGA_CELL // lab bug (lab/18): character and attribute swapped
+	return (uint16_t)(((uint8_t)c << 8) | attribute);
+#endif
 	return (uint16_t)((uint8_t)c | (attribute << 8));
 }
 
