@@ -55,15 +55,15 @@ def test_next_mode_steps_to_each_change(guest):
     assert "=> 0x%x:\tmov" % labels["pm32"] in second, t
 
 
-def test_next_mode_speed(guest):
-    """A long run of stepi (the page-table fill loops) at >= 1000 steps/s on
-    an idle machine; the assertion leaves room for a loaded one."""
+def test_next_mode_through_a_long_loop(guest):
+    """Across the page-table fill loops (thousands of stepi) to PAE paging;
+    how fast that goes is measured by `make bench`, not here."""
     image, labels = guest
     t = driver.run_gdb(image, at(labels, "paging32", "bl next-mode", "bl next-mode"))
     out = t.out("bl next-mode", 1)
     assert "bootlab: paging off -> PAE" in out, t
-    steps, rate = map(int, re.search(r"(\d+) steps in [\d.]+ s \((\d+) steps/s\)", out).groups())
-    assert steps > 1000 and rate > 400, out
+    steps = int(re.search(r"(\d+) steps in [\d.]+ s", out).group(1))
+    assert steps > 1000, out
 
 
 def walk_vs_qemu(t, addresses):
