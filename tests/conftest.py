@@ -4,36 +4,24 @@ be gone when the test ends."""
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import qemuargs  # noqa: E402
 BUILD = ROOT / "build"
 IMAGE = BUILD / "bootlab.img"
-QEMU = "qemu-system-x86_64"
 # QEMU's isa-debug-exit turns the kernel's status byte v into exit code 2v+1.
 EXIT_SUCCESS = (0x10 << 1) | 1
 EXIT_FAILURE = (0x11 << 1) | 1
 EMULATORS = ("qemu-system", "bochs")
 
 
-def qemu_machine_args():
-    """The machine every run uses, from configs/qemu.args (comments stripped)."""
-    args = []
-    for line in (ROOT / "configs" / "qemu.args").read_text().splitlines():
-        args += line.split("#", 1)[0].split()
-    return args
-
-
-def qemu_command(image, *extra, cpu=None):
-    args = qemu_machine_args()
-    if cpu:
-        args[args.index("-cpu") + 1] = cpu
-    return [QEMU, *args, "-drive", f"file={image},format=raw,if=ide,snapshot=on",
-            "-display", "none",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *extra]
+qemu_command = qemuargs.command
 
 
 def run_qemu(image, tmp_path, timeout=20, cpu=None):

@@ -12,17 +12,17 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import qemuargs  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 RUNS = 5
 
 
 def qemu_args():
-    args = []
-    for line in (ROOT / "configs/qemu.args").read_text().splitlines():
-        args += line.split("#", 1)[0].split()
-    return ["qemu-system-x86_64", *args, "-display", "none",
-            "-drive", f"file={BUILD / 'bootlab.img'},format=raw,if=ide,snapshot=on"]
+    return [qemuargs.QEMU, *qemuargs.machine_args(), "-display", "none",
+            *qemuargs.disk_args(BUILD / "bootlab.img")]
 
 
 def timed(cmd, **kw):
@@ -60,7 +60,7 @@ def build_rows(tmp):
 
 def boot_rows():
     exit_ok = lambda p: p.returncode == 33
-    t = median_time(qemu_args() + ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+    t = median_time(qemu_args() + qemuargs.DEBUG_EXIT,
                     check=exit_ok)
     return [(f"QEMU headless boot to banner (median of {RUNS})", f"{t:.3f} s", "<= 0.3 s")]
 

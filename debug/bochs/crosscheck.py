@@ -42,6 +42,9 @@ import bochsparse                   # noqa: E402
 import milestones                   # noqa: E402
 from tour import Tour               # noqa: E402
 
+sys.path.insert(0, os.path.join(bochslab.ROOT, "tools"))
+import qemuargs                     # noqa: E402
+
 K = bochsparse.K
 # CR0.CD and CR0.NW (SDM Vol. 3A 2.5) are the firmware's business: Bochs' BIOS
 # leaves them set, SeaBIOS clears them.
@@ -144,18 +147,11 @@ def compare(qemu, bochs, strict=False):
 
 # ---- Runners -------------------------------------------------------------------------------
 
-def qemu_args():
-    """configs/qemu.args (the lead's machine definition), comments removed."""
-    with open(os.path.join(bochslab.ROOT, "configs", "qemu.args")) as f:
-        return [w for line in f for w in shlex.split(line.split("#", 1)[0])]
-
-
 def run_qemu(image, build=bochslab.BUILD):
     with tempfile.TemporaryDirectory(prefix="bootlab-crosscheck-") as tmp:
         out = os.path.join(tmp, "probe.json")
-        qemu = ["qemu-system-x86_64"] + qemu_args() + [
-            "-drive", f"file={image},format=raw,if=ide,snapshot=on", "-display", "none",
-            "-debugcon", f"file:{os.path.join(tmp, 'debugcon.log')}", "-S", "-gdb", "stdio"]
+        qemu = [qemuargs.QEMU, *qemuargs.machine_args(), *qemuargs.disk_args(image),
+            "-display", "none", "-debugcon", f"file:{os.path.join(tmp, 'debugcon.log')}", "-S", "-gdb", "stdio"]
         cmd = ["gdb", "-batch", "-nx", "-ex", "target remote | exec " + shlex.join(qemu),
                "-x", os.path.join(os.path.dirname(os.path.abspath(__file__)), "qemu_probe.py")]
         env = dict(os.environ, BOOTLAB_PROBE_OUT=out, BOOTLAB_BUILD=build)
