@@ -17,7 +17,7 @@ import time
 
 import gdb
 
-from . import state
+from . import rawstep, state
 from .command import BlCommand, BlParameter
 from .sdm import (CR0_PE, CR0_PG, CR4_PAE, CR4_LA57, EFER_LMA, EFLAGS_VM,
                   DESC_L, DESC_DB)
@@ -188,20 +188,23 @@ return under single-stepping. Ctrl-C interrupts."""
         try:
             cs_base = state.seg("CS").base
             pc = state.reg("pc")
+            # Raw remote-protocol steps (rawstep.py): several times faster
+            # than `stepi`, which matters over thousands of instructions.
+            stepper = rawstep.RawStepper(["cr0", "cr4", "efer", "eflags", "cs", "rip"])
             while steps < limit:
                 if self._at_hlt(cs_base + pc):
                     print("bootlab: stopped before HLT after %d steps" % steps)
                     break
-                gdb.execute("stepi", to_string=True)
+                stepper.step()
                 steps += 1
                 # Only a write to CR0/CR4/EFER, a CS load or an EFLAGS.VM
                 # change can change the mode; ask QEMU for CS.L/D and the CS
                 # base (1 ms each time) only then.
-                cr0, cr4, efer, eflags, cs, pc = state.regs("cr0", "cr4", "efer", "eflags",
-                                                            "cs", "pc")
+                cr0, cr4, efer, eflags, cs, pc = stepper.read()
                 new_key = (cr0, cr4, efer, eflags & EFLAGS_VM, cs)
                 if new_key != key:
                     key = new_key
+                    rawstep.resync()
                     cs_base = state.seg("CS").base
                     if current() != start:
                         break
@@ -210,6 +213,7 @@ return under single-stepping. Ctrl-C interrupts."""
         except KeyboardInterrupt:
             print("bootlab: interrupted after %d steps" % steps)
         finally:
+            rawstep.resync()
             gdb.execute("set suppress-cli-notifications %s" % ("on" if notif else "off"),
                         to_string=True)
             quiet -= 1
@@ -229,6 +233,8 @@ return under single-stepping. Ctrl-C interrupts."""
         # window of code and refill it only when the PC leaves it.
         base, data = self._window
         if base is None or not base <= lin < base + len(data):
+            # Raw steps never tell GDB the guest ran: drop its cached memory.
+            gdb.execute("maint flush dcache", to_string=True)
             inf = gdb.selected_inferior()
             try:
                 data = bytes(inf.read_memory(lin, 64))
