@@ -83,7 +83,8 @@ $(B)/%.bin: $(B)/%.elf
 # linking so the message names both sizes instead of an overlap error.
 $(B)/boot16.elf: $(BOOT16_OBJ) $(B)/boot16.ld $(B)/boot32.elf
 	$(Q)tools/sizecheck.sh "boot sector" \
-		$$($(SIZE) -A $(B)/boot/boot.o | awk '$$1 == ".boot" { print $$2 }') 510
+		$$($(SIZE) -A $(B)/boot/boot.o | awk '$$1 == ".boot" { print $$2 }') \
+		$$(tools/const.sh BOOT_CODE_MAX)
 	$(call say,LD,$@)
 	$(Q)$(LD) $(LDFLAGS) -m elf_i386 -T $(B)/boot16.ld -R $(B)/boot32.elf \
 		-o $@ $(BOOT16_OBJ)

@@ -10,7 +10,7 @@ SECTIONS
 {
 	/* The BIOS loads sector 0 here; code first, signature in the last 2 bytes. */
 	.boot BOOT_SECTOR_ADDR : { *(.boot) }
-	.bootsig (BOOT_SECTOR_ADDR + SECTOR_SIZE - 2) : { *(.bootsig) }
+	.bootsig (BOOT_SECTOR_ADDR + BOOT_CODE_MAX) : { *(.bootsig) }
 
 	/* Sector 1 on: stage2_start must come first, the boot sector jumps there. */
 	.text16 STAGE2_ADDR : { *stage2.o(.text16) *(.text16) *(.data16) }

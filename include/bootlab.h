@@ -34,6 +34,7 @@
 #define STAGE2_SECTORS      ((STAGE2_END - STAGE2_ADDR) / SECTOR_SIZE)
 #define KERNEL_LBA          (STAGE2_LBA + STAGE2_SECTORS)
 #define BOOT_SIGNATURE      0xaa55  // bytes 0x55 0xaa at offsets 510-511
+#define BOOT_CODE_MAX       (SECTOR_SIZE - 2) // boot sector bytes before the signature
 // The image ends with one extra sector that starts with this marker; the boot
 // sector checks it, because a BIOS may read past the end of a truncated disk
 // image without an error (SeaBIOS only checks the first LBA of a request).
