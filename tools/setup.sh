@@ -18,8 +18,9 @@ packages_for() {
 	esac
 }
 
+[ $# -gt 0 ] || { echo "usage: setup.sh GROUP..." >&2; exit 2; }
+for g in "$@"; do packages_for "$g" > /dev/null || exit 2; done
 wanted=$(for g in "$@"; do packages_for "$g"; done | tr ' ' '\n' | sort -u)
-[ -n "$wanted" ] || { echo "usage: setup.sh GROUP..." >&2; exit 2; }
 
 # One dpkg-query for all: "NAME install ok installed" for each present package.
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' $wanted 2>/dev/null |
