@@ -157,15 +157,17 @@ def interrupt_log(out, limit=RUN_LIMIT_S):
                              "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                              drop=("-no-shutdown",)), limit)
         text = log.read_text(errors="replace") if log.exists() else ""
+    # An exception is logged as "check_exception old: .. new: V" followed by
+    # the "v=V e=E ..." line; BIOS INT n calls (i=1) and IRQs have no such line.
     found = []
-    for m in re.finditer(r"^\s*\d+: v=([0-9a-f]+) e=([0-9a-f]+) i=(\d) cpl=\d "
-                         r"IP=([0-9a-f]+):([0-9a-f]+) pc=([0-9a-f]+).*?(?:CR2=([0-9a-f]+))?$",
-                         text, re.M):
-        if m.group(3) == "1":      # software INT n: the BIOS calls, not faults
-            continue
-        found.append({"v": int(m.group(1), 16), "e": int(m.group(2), 16),
-                      "cs": int(m.group(4), 16), "pc": int(m.group(6), 16),
-                      "cr2": int(m.group(7), 16) if m.group(7) else None})
+    lines = text.splitlines()
+    for before, line in zip(lines, lines[1:]):
+        m = re.match(r"\s*\d+: v=([0-9a-f]+) e=([0-9a-f]+) i=0 cpl=\d "
+                     r"IP=([0-9a-f]+):[0-9a-f]+ pc=([0-9a-f]+).*?(?:CR2=([0-9a-f]+))?$", line)
+        if m and before.startswith("check_exception"):
+            found.append({"v": int(m.group(1), 16), "e": int(m.group(2), 16),
+                          "cs": int(m.group(3), 16), "pc": int(m.group(4), 16),
+                          "cr2": int(m.group(5), 16) if m.group(5) else None})
     return found, text
 
 
