@@ -120,10 +120,13 @@ class Session:
 
     def __init__(self, out, plan, tag):
         self.out, self.plan, self.tag = out, plan, tag
+        # -no-reboot would turn `monitor system_reset` (used before a
+        # learner's script) into a shutdown: drop it for those sessions.
+        drop = ("-no-reboot",) if any(step[0] == "source" for step in plan) else ()
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(plan, f)
             plan_file = f.name
-        qemu = " ".join(qemu_cmd(out, "-S", "-gdb", "stdio"))
+        qemu = " ".join(qemu_cmd(out, "-S", "-gdb", "stdio", drop=drop))
         cmd = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
                "-x", str(ROOT / "debug/lab.gdb")]
         for elf in ELFS:

@@ -1,0 +1,160 @@
+"""The lab's grader (lab/grade.py, make grade): every checker passes for
+answers computed now from the live machine, fails for wrong ones without
+giving the answer away, and the shipped answers file holds no answers."""
+import concurrent.futures
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, make
+
+sys.path.insert(0, str(ROOT / "lab"))
+import checks  # noqa: E402,F401
+import gradelib  # noqa: E402
+from gradelib import EXERCISES, Grader  # noqa: E402
+
+
+class Oracle(Grader):
+    """Runs a checker but records the truth of each question instead of
+    comparing: the answers as the machine gives them today."""
+
+    def __init__(self, scripts):
+        super().__init__({}, scripts)
+        self.truth = {}
+
+    def number(self, key, points, truth, where):
+        self.check(key, points, lambda: self.truth.__setitem__(key, hex(truth())))
+
+    def word(self, key, points, truth, where):
+        def run():
+            value = truth()
+            self.truth[key] = value if isinstance(value, str) else value[0]
+        self.check(key, points, run)
+
+    def test(self, name, points, fn):
+        pass
+
+
+def objdump(elf):
+    return subprocess.check_output(["objdump", "-d", "-M", "i8086", str(elf)], text=True)
+
+
+def write_scripts(directory, out):
+    """GDB scripts that do what exercises 3, 4 and 10 ask, from addresses
+    found now in the build (no script is stored in the repository)."""
+    sym = gradelib.symbols(out)
+    lba, dap = gradelib.const("KERNEL_LBA"), sym["dap"]
+    # The extended read is the first `int $0x13` after read_disk's label.
+    listing = objdump(out / "boot16.elf")
+    body = listing[listing.index("<read_disk>:"):]
+    int13 = int(re.search(r"^\s*([0-9a-f]+):\s+cd 13", body, re.M).group(1), 16)
+    directory.mkdir(exist_ok=True)
+    (directory / "03-dap.gdb").write_text(
+        f"break *{int13:#x} if *(unsigned int *)({dap:#x} + 8) == {lba}\ncontinue\n")
+    (directory / "04-a20-off.gdb").write_text(
+        "tbreak stage2_start\ncontinue\n"
+        "set {unsigned char[6]}0x600 = {0xe4, 0x92, 0x24, 0xfd, 0xe6, 0x92}\n"
+        f"set $pc = 0x600\nstepi 3\nset $pc = {sym['stage2_start']:#x}\n"
+        "break a20_enabled\ncontinue\n")
+    vga = gradelib.const("VGA_TEXT_ADDR") + 160
+    (directory / "10-vga.gdb").write_text(
+        f"break kmain\ncontinue\nwatch *(char *){vga:#x} if *(char *){vga:#x} != 0x20\ncontinue\n")
+    return directory
+
+
+def wrong_scripts(directory):
+    """Scripts that run but stop in the wrong place."""
+    directory.mkdir(exist_ok=True)
+    for name in ("03-dap.gdb", "04-a20-off.gdb", "10-vga.gdb"):
+        (directory / name).write_text("break stage2_start\ncontinue\n")
+    return directory
+
+
+def wrong(value):
+    """A plausible wrong answer of the same kind."""
+    if value.startswith("0x"):
+        return hex(int(value, 16) + 1)
+    return "real" if value != "real" else "64-bit"
+
+
+@pytest.fixture(scope="module")
+def truth(image, tmp_path_factory):
+    scripts = write_scripts(tmp_path_factory.mktemp("scripts"), gradelib.build())
+    found, problems = {}, []
+
+    def ask(fn):
+        oracle = Oracle(scripts)
+        fn(oracle)
+        return oracle
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        for oracle in pool.map(ask, [fn for _, fn in EXERCISES.values()]):
+            found.update(oracle.truth)
+            problems += [r for r in oracle.results if r[2] != "PASS"]
+    assert not problems, problems
+    return found, scripts
+
+
+def grade_in_process(answers, scripts):
+    """{check name: (status, message)} over every exercise."""
+    def grade(fn):
+        g = Grader(answers, scripts)
+        fn(g)
+        return g
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        for g in pool.map(grade, [fn for _, fn in EXERCISES.values()]):
+            results.update({name: (status, msg) for name, _, status, msg in g.results})
+    return results
+
+
+def test_every_check_passes_with_the_machines_answers(truth):
+    answers, scripts = truth
+    results = grade_in_process(answers, scripts)
+    failed = {k: v for k, v in results.items() if v[0] != "PASS"}
+    assert not failed
+    assert len(EXERCISES) >= 18
+    # Every question in the shipped answers file is one the grader asks.
+    shipped = gradelib.read_answers(ROOT / "lab/answers.txt")
+    assert set(shipped) == set(answers)
+
+
+def test_every_check_fails_for_wrong_answers_without_the_answer(truth, tmp_path):
+    answers, _ = truth
+    bad = {key: wrong(value) for key, value in answers.items()}
+    results = grade_in_process(bad, wrong_scripts(tmp_path / "wrong"))
+    passed = [k for k, v in results.items() if v[0] == "PASS" and k in answers or
+              v[0] == "PASS" and k.startswith("lab/scripts")]
+    assert not passed
+    for key, value in answers.items():
+        status, message = results[key]
+        # Either the answer is wrong, or (04) the script it depends on is.
+        assert "does not match" in message or message.startswith("lab/scripts/"), message
+        # The hint names where to look, never the value itself.
+        if len(value) >= 3:
+            assert value.lower() not in message.lower(), (key, message)
+
+
+def test_shipped_answers_are_empty_and_grade_fails_with_hints():
+    shipped = (ROOT / "lab/answers.txt").read_text()
+    values = [line.split(":", 1)[1].strip() for line in shipped.splitlines()
+              if ":" in line and not line.lstrip().startswith("#")]
+    assert values and not any(values), "lab/answers.txt must ship without answers"
+    proc = make("grade", "EX=1", check=False)
+    assert proc.returncode != 0
+    assert re.search(r"^Exercise  1: .*\(0/\d+\)$", proc.stdout, re.M), proc.stdout
+    assert "FAIL ex01.dl (2 pts): no answer yet: fill in `ex01.dl:` in lab/answers.txt" in proc.stdout
+    assert re.search(r"^Score: 0/\d+", proc.stdout, re.M)
+    assert "Exercise  2" not in proc.stdout
+
+
+def test_grade_cli_full_marks_exits_zero(truth, tmp_path):
+    answers, scripts = truth
+    file = tmp_path / "answers.txt"
+    file.write_text("".join(f"{k}: {v}\n" for k, v in answers.items() if k.startswith("ex09")))
+    proc = subprocess.run([sys.executable, str(ROOT / "lab/grade.py"), "--ex", "9",
+                           "--answers", str(file), "--scripts", str(scripts)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^Score: (\d+)/\1 ", proc.stdout, re.M), proc.stdout
