@@ -23,6 +23,7 @@ Usage:
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"^<!-- transcript: (.+?) -->\n```[a-z]*\n(.*?)^```$", re.M | re.S)
-LIMIT_S = 60
+LIMIT_S = 30
 
 
 class Block:
@@ -69,6 +70,28 @@ def clean_env():
     return env
 
 
+def bounded(args, stdin):
+    """Output of args (stdout and stderr); after LIMIT_S the whole process
+    group (make, GDB, QEMU: ours only) is killed and the output so far kept."""
+    proc = subprocess.Popen(args, cwd=ROOT, env=clean_env(), text=True, start_new_session=True,
+                            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        return proc.communicate(stdin, timeout=LIMIT_S)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.communicate()[0] + f"\n(transcript.py: killed after {LIMIT_S} s)\n"
+
+
+def prepare(block_list, tmp):
+    """Build each variant the blocks need, once and one at a time, so that
+    blocks run side by side never build into the same directory."""
+    for b_dir, options in sorted({(build_dir_for(b, tmp), variant_options(b))
+                                  for b in block_list if build_dir_for(b, tmp)}):
+        subprocess.run(["make", "-s", f"B={b_dir}", *options], cwd=ROOT, env=clean_env(),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=LIMIT_S)
+
+
 def run(block, build_dir=None):
     """What the tools print today for this block, in its own format."""
     if block.kind == "shell":
@@ -79,10 +102,7 @@ def run(block, build_dir=None):
                 line = re.sub(r"^make ", f"make B={build_dir} ", line)
                 line = re.sub(r"lab/qemu-log.sh( --reboot)?", rf"lab/qemu-log.sh\1 {build_dir}", line)
                 line = line.replace("build/", f"{build_dir}/")
-            proc = subprocess.run(["sh", "-c", line], cwd=ROOT, env=clean_env(), text=True,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=LIMIT_S)
-            text = proc.stdout
+            text = bounded(["sh", "-c", line], None)
             if build_dir is not None:
                 text = text.replace(str(build_dir), "build")
             out.append(f"$ {cmd}\n{text}")
@@ -90,10 +110,7 @@ def run(block, build_dir=None):
     args = ["make", "-s", *(["B=" + str(build_dir)] if build_dir else []), *block.make_options(),
             "debug"]
     commands = block.commands()
-    proc = subprocess.run(args, cwd=ROOT, env=clean_env(), text=True,
-                          input="\n".join(commands + ["quit"]) + "\n",
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=LIMIT_S)
-    chunks = proc.stdout.split("(gdb) ")[1:]
+    chunks = bounded(args, "\n".join(commands + ["quit"]) + "\n").split("(gdb) ")[1:]
     return "".join(f"(gdb) {cmd}\n{chunks[i] if i < len(chunks) else ''}"
                    for i, cmd in enumerate(commands))
 
@@ -104,6 +121,11 @@ def build_dir_for(block, tmp):
     options = block.how if block.kind == "gdb" else " ".join(block.commands())
     variant = re.findall(r"\b(?:BUG|FAULT)=\S+", options)
     return tmp / "-".join(variant) if variant else None
+
+
+def variant_options(block):
+    options = block.how if block.kind == "gdb" else " ".join(block.commands())
+    return tuple(re.findall(r"\b(?:BUG|FAULT)=\S+", options))
 
 
 def normalize(text):
@@ -142,6 +164,7 @@ def main(argv=None):
         for f in args.files:
             path = Path(f).resolve()
             found = blocks(path)
+            prepare(found, Path(tmp))
             text = path.read_text()
             for block in reversed(found):
                 actual = run(block, build_dir_for(block, Path(tmp)))

@@ -1,0 +1,102 @@
+"""The lab's bug hunts (make BUG=name): each variant fails the way the lab
+text says, the default build is byte-for-byte what it is without the bug
+blocks, and an unknown name is refused in one line."""
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXIT_FAILURE, EXIT_SUCCESS, ROOT, gdb_batch, make, run_qemu, vga_text
+
+sys.path.insert(0, str(ROOT / "lab"))
+import gradelib  # noqa: E402
+
+BUGS = ["gdt-limit", "lm-selector", "no-pdpte", "a20-reset", "stage2-sectors", "vga-cell"]
+
+
+def nm(build, name):
+    return gradelib.symbols(build)[name]
+
+
+def test_bug_list_matches_genconfig_and_lab():
+    text = (ROOT / "tools/genconfig.sh").read_text()
+    assert re.search(r'^bugs="(.*)"$', text, re.M).group(1).split() == BUGS
+    for bug in BUGS:
+        assert list((ROOT / "lab").glob(f"[0-9][0-9]-bug-{bug}.md")), bug
+
+
+def test_unknown_bug_is_refused_in_one_line(tmp_path):
+    proc = make(f"B={tmp_path}", "BUG=nope", check=False)
+    assert proc.returncode != 0
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+    assert errors == ["error: BUG=nope is not one of: " + " ".join(BUGS)]
+
+
+def test_default_build_is_unaffected_by_bug_blocks(image, tmp_path):
+    """Strip every bug block from a copy of the sources: same image."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns("build", ".git", "__pycache__"))
+    for path in list(src.glob("boot/*.asm")) + list(src.glob("kernel/*.c")):
+        text = path.read_text()
+        text = re.sub(r"^%ifdef BUG_\w+.*?\n(.*?)(?:^%else.*?\n(.*?))?^%endif\n",
+                      lambda m: m.group(2) or "", text, flags=re.M | re.S)
+        text = re.sub(r"^#ifdef BUG_\w+.*?\n.*?^#endif\n", "", text, flags=re.M | re.S)
+        path.write_text(text)
+    assert not re.search(r"\bBUG_", "".join(p.read_text() for p in src.glob("boot/*.asm")))
+    make(cwd=src)
+    assert (src / "build/bootlab.img").read_bytes() == image.read_bytes()
+
+
+@pytest.mark.parametrize("bug,vector", [("gdt-limit", 0x0d), ("lm-selector", 0x0e),
+                                        ("no-pdpte", 0x0e)])
+def test_triple_fault_bugs(bug, vector, variant):
+    build = variant(BUG=bug)
+    faults, log = gradelib.interrupt_log(build)
+    assert "Triple fault" in log
+    first = faults[0]
+    assert first["v"] == vector
+    assert [f["v"] for f in faults[1:3]] == [0x08], "then a double fault, then the reset"
+    if bug == "gdt-limit":          # the far jump right after pe_set's magic break
+        assert first["pc"] == nm(build, "pe_set") + 2 and first["e"] == 0
+    elif bug == "lm-selector":      # kernel code run in compatibility mode (CS 0x08)
+        assert first["cs"] == 0x08 and nm(build, "lm_entry") < first["pc"] < nm(build, "kernel_end")
+    else:                           # the first fetch through the tables
+        assert first["cr2"] == first["pc"] == nm(build, "pg_set")
+
+
+def test_a20_reset_bug_resets_the_machine(variant, tmp_path):
+    """-no-reboot turns the reset into an exit: no exception, nothing printed."""
+    build = variant(BUG="a20-reset")
+    faults, log = gradelib.interrupt_log(build)
+    assert faults == [] and "Triple fault" not in log
+    result = gdb_batch([f"hbreak *{nm(build, 'enable_a20')}", "continue", "stepi 2",
+                        "print/x $al", "continue", "monitor info status"],
+                       image=build / "bootlab.img", symbols=False)
+    assert "Program received signal SIGQUIT" in result.stdout
+    assert "VM status: paused (shutdown)" in result.stdout
+    assert "$1 = 0x3" in result.stdout
+
+
+def test_stage2_sectors_bug_dies_without_a_word(variant, tmp_path):
+    build = variant(BUG="stage2-sectors")
+    status, out = run_qemu(build / "bootlab.img", tmp_path, timeout=10)
+    assert status == EXIT_FAILURE and out == ""
+    result = gdb_batch([f"hbreak *{nm(build, 'pm_entry')}", "continue", "x/wx $pc"],
+                       image=build / "bootlab.img", symbols=False)
+    assert re.search(r"0x9000:\s+0x00000000", result.stdout), result.stdout
+
+
+def test_vga_cell_bug_garbles_only_the_screen(variant, tmp_path):
+    build = variant(BUG="vga-cell")
+    status, out = run_qemu(build / "bootlab.img", tmp_path)
+    assert status == EXIT_SUCCESS
+    assert out.startswith("bootlab: 64-bit kernel running in long mode")
+    dump = tmp_path / "vga.bin"
+    gdb_batch([f"hbreak *{nm(build, 'debug_exit')}", "continue",
+               f"dump binary memory {dump} 0xb8000 0xb8fa0", "kill"],
+              image=build / "bootlab.img", symbols=False)
+    cells = dump.read_bytes()
+    assert cells[0:2] == bytes([0x0a, ord("b")]), "attribute where the character belongs"
+    assert not vga_text(cells)[0].startswith("bootlab")
