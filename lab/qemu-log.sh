@@ -8,12 +8,12 @@
 #   no -no-shutdown    unlike configs/qemu.args otherwise, so that a triple
 #                      fault (-no-reboot turns it into a shutdown) ends QEMU
 #                      instead of leaving it paused; --reboot also drops
-#                      -no-reboot, to watch a reboot loop for 2 seconds
+#                      -no-reboot, to watch a reboot loop for 1 second
 # Each exception is a "check_exception" line followed by its "v=" line:
 #   grep -A1 check_exception build/qemu-int.log
 set -eu
 drop=-no-shutdown limit=10
-[ "${1:-}" = --reboot ] && { drop='-no-shutdown\|-no-reboot'; limit=2; shift; }
+[ "${1:-}" = --reboot ] && { drop='-no-shutdown\|-no-reboot'; limit=1; shift; }
 b=${1:-build}
 log=$b/qemu-int.log
 machine=$(sed -e 's/#.*//' -e "/$drop/d" "$(dirname "$0")/../configs/qemu.args")

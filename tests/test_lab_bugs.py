@@ -72,7 +72,7 @@ def test_a20_reset_bug_resets_the_machine(variant, tmp_path):
     faults, log = gradelib.interrupt_log(build)
     assert faults == [] and "Triple fault" not in log
     result = gdb_batch([f"hbreak *{nm(build, 'enable_a20')}", "continue", "stepi 2",
-                        "print/x $al", "continue", "monitor info status"],
+                        "print/x $al", "continue", "monitor info status", "kill"],
                        image=build / "bootlab.img", symbols=False)
     assert "Program received signal SIGQUIT" in result.stdout
     assert "VM status: paused (shutdown)" in result.stdout
