@@ -3,7 +3,6 @@ text says, the default build is byte-for-byte what it is without the bug
 blocks, and an unknown name is refused in one line."""
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
