@@ -193,7 +193,10 @@ GDB        := gdb
 # description QEMU sends would then be refused.
 GDB_SETUP  := -q -nx -x debug/lab.gdb $(foreach e,$(ELFS),-ex 'add-symbol-file $(e)') \
 	-ex 'set history filename $(B)/.gdb_history' -ex 'set history save on'
-QEMU_PIPE  := $(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) $(if $(DISPLAY),,-display none) \
+# setpriv --pdeathsig: a QEMU whose GDB exits without `kill` (while the guest
+# is paused, say) is ended with it instead of lingering.
+QEMU_CHILD := setpriv --pdeathsig KILL $(QEMU)
+QEMU_PIPE  := $(QEMU_CHILD) $(QEMU_MACHINE) $(QEMU_DISK) $(if $(DISPLAY),,-display none) \
 	-debugcon file:$(B)/debugcon.log -S -gdb stdio
 # The BIOS has loaded the boot sector when execution reaches 0x7c00.
 GDB_TO_7C00 := -ex 'thbreak *0x7c00' -ex 'continue'
@@ -218,7 +221,7 @@ gdb: setup-debug
 # the end, so the screen can still be read. The transcript is written as it
 # goes, so a run that fails or hangs leaves what it saw; `timeout` bounds the
 # whole run on top of walk.py's per-leg limit.
-QEMU_WALK := $(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) -display none \
+QEMU_WALK := $(QEMU_CHILD) $(QEMU_MACHINE) $(QEMU_DISK) -display none \
 	-debugcon file:$(B)/walk-debugcon.log -S -gdb stdio
 
 .PHONY: walk

@@ -131,7 +131,8 @@ class Session:
                "-x", str(ROOT / "debug/lab.gdb")]
         for elf in ELFS:
             cmd += ["-ex", f"add-symbol-file {out / elf}"]
-        cmd += ["-ex", f"target remote | exec {qemu}", "-x", str(LAB / "probe.py")]
+        cmd += ["-ex", f"target remote | exec setpriv --pdeathsig KILL {qemu}",
+                "-x", str(LAB / "probe.py")]
         env = dict(os.environ, BOOTLAB_PROBE_PLAN=plan_file, BOOTLAB_PROBE_LIMIT=str(STOP_LIMIT_S))
         try:
             self.status, self.output = run_process(cmd, SESSION_LIMIT_S, cwd=ROOT, env=env)

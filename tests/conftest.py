@@ -38,8 +38,8 @@ def gdb_batch(commands, image=IMAGE, timeout=30, symbols=True, qemu_extra=()):
     """Run GDB in batch mode against QEMU started paused over a pipe (no TCP
     port; QEMU dies with GDB). commands: list of GDB command lines.
     Returns the CompletedProcess (stdout+stderr in .stdout)."""
-    qemu = " ".join(qemu_command(image, "-S", "-gdb", "stdio", *qemu_extra))
-    lines = ["set pagination off", "set confirm off", f"target remote | exec {qemu}"]
+    lines = ["set pagination off", "set confirm off",
+             qemuargs.gdb_target(qemu_command(image, "-S", "-gdb", "stdio", *qemu_extra))]
     if symbols:
         lines += [f"add-symbol-file {BUILD / f} " for f in
                   ("boot16.elf", "boot32.elf", "kernel.elf")]
@@ -104,25 +104,40 @@ def _descendants(pid):
     return found
 
 
-def _emulators_below(pid):
+def _emulators(since_ticks, places):
+    """Emulator processes started at or after since_ticks (clock ticks since
+    boot) that are our children, or whose command line names one of places:
+    an emulator whose GDB died is re-parented to init, and must count too."""
+    mine = set(_descendants(os.getpid()))
     found = []
-    for child in _descendants(pid):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            comm = Path(f"/proc/{child}/comm").read_text().strip()
-        except OSError:
+            comm = (proc / "comm").read_text().strip()
+            if not comm.startswith(EMULATORS):
+                continue
+            start = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19])
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError, IndexError):
             continue
-        if comm.startswith(EMULATORS):
-            found.append((child, comm))
+        pid = int(proc.name)
+        if pid in mine or (start >= since_ticks and any(p in cmdline for p in places)):
+            found.append((pid, comm))
     return found
 
 
+def _now_ticks():
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
 @pytest.fixture(autouse=True)
-def no_emulator_left_behind():
+def no_emulator_left_behind(tmp_path_factory):
     """Fail a test that leaves an emulator running (and stop it, by PID) or a
     Bochs lock file next to the lab's image."""
+    since = _now_ticks()
+    places = (str(ROOT), str(tmp_path_factory.getbasetemp()))
     yield
     deadline = time.monotonic() + 3
-    while (left := _emulators_below(os.getpid())) and time.monotonic() < deadline:
+    while (left := _emulators(since, places)) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid, _ in left:
         os.kill(pid, signal.SIGKILL)

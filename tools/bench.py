@@ -73,11 +73,10 @@ def gdb_rows():
 
 
 def gdb_session(extra):
-    qemu = shlex.join(qemu_args() + ["-S", "-gdb", "stdio"])
     return ["gdb", "-q", "-nx", "-batch", "-x", "debug/lab.gdb",
             *(a for e in ("boot16", "boot32", "kernel")
               for a in ("-ex", f"add-symbol-file build/{e}.elf")),
-            "-ex", f"target remote | exec {qemu}", *extra]
+            "-ex", qemuargs.gdb_target(qemu_args() + ["-S", "-gdb", "stdio"]), *extra]
 
 
 def walk_rows():

@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import re
-import shlex
 import signal
 import subprocess
 import sys
@@ -152,7 +151,7 @@ def run_qemu(image, build=bochslab.BUILD):
         out = os.path.join(tmp, "probe.json")
         qemu = [qemuargs.QEMU, *qemuargs.machine_args(), *qemuargs.disk_args(image),
             "-display", "none", "-debugcon", f"file:{os.path.join(tmp, 'debugcon.log')}", "-S", "-gdb", "stdio"]
-        cmd = ["gdb", "-batch", "-nx", "-ex", "target remote | exec " + shlex.join(qemu),
+        cmd = ["gdb", "-batch", "-nx", "-ex", qemuargs.gdb_target(qemu),
                "-x", os.path.join(os.path.dirname(os.path.abspath(__file__)), "qemu_probe.py")]
         env = dict(os.environ, BOOTLAB_PROBE_OUT=out, BOOTLAB_BUILD=build)
         p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

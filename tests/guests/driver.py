@@ -75,7 +75,8 @@ def run_gdb(image, commands, setup=(), timeout=60, live=True, extra_qemu=()):
     if live:
         qemu = " ".join(QEMU + ["-drive", "file=%s,format=raw,if=ide" % image]
                         + list(extra_qemu))
-        lines.append("target remote | exec %s" % qemu)
+        # setpriv --pdeathsig: QEMU dies with GDB even when GDB exits without `kill`.
+        lines.append("target remote | exec setpriv --pdeathsig KILL %s" % qemu)
     lines += ["python _bl_run(%r)" % c for c in commands]
     if live:
         lines.append("python _bl_run('kill')")
