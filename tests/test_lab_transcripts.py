@@ -49,3 +49,81 @@ def test_lab_shape():
     for path in bugs:
         name = re.search(r"BUG=([a-z0-9-]+)", path.read_text()).group(1)
         assert f"BUG={name}" in readme
+
+
+# ---- No answer key in the texts ----------------------------------------------------
+# The graded answers are computed now, the way the grader computes its truth
+# (lab/checks.py through the Oracle of tests/test_lab_grade.py), and must not
+# appear verbatim in the text that asks for them (lab/NN-*.md of that key's
+# exercise), nor in lab/README.md or the comments of lab/scripts/*.gdb.
+# Exercise texts are checked only for their own keys: a value that is one
+# exercise's answer is often another's subject (0x18 is SEL_CODE64 in
+# exercise 5, the answer to ex08.cs_at_lm_entry).
+# Numbers are looked for as 0x-hex tokens (any zero padding, any case) and,
+# from 1000 up, as decimal tokens. Values below 0x10 are skipped: 0, 2, 8 or
+# 0xe are everywhere (bit numbers, vectors, selectors in the background) and
+# would only give false alarms. Names (a mode, a function, a flag) are not
+# looked for: the texts must use those words to teach; FILE:LINE answers are.
+# Exempt: values that are also the subject of the text that asks for them.
+EXEMPT = {
+    "ex02.stack_top": "0x7c00 is where the BIOS loads the boot sector, named by every text",
+    "ex07.q_physical": "identity mapping: it equals the question's own address",
+}
+
+
+def graded_answers():
+    from test_lab_grade import Oracle, write_scripts
+    import tempfile
+    from pathlib import Path
+    import checks  # noqa: F401
+    import gradelib
+    scripts = write_scripts(Path(tempfile.mkdtemp(prefix="bootlab-key-")), gradelib.build())
+    found = {}
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        def ask(fn):
+            oracle = Oracle(scripts)
+            fn(oracle)
+            return oracle
+        for oracle in pool.map(ask, [fn for _, fn in gradelib.EXERCISES.values()]):
+            found.update(oracle.truth)
+    return found
+
+
+def leaks(key, value, text):
+    """The places where text gives away value, the answer to key."""
+    forms = []
+    if value.startswith("0x"):
+        number = int(value, 16)
+        hexpart = format(number, "x")
+        forms.append(rf"{re.escape(key)}`?\s*[:=]\s*`?(?:0x0*{hexpart}|{number})(?![\w])")
+        if number >= 0x10:
+            forms.append(rf"(?<![\w$])0x0*{hexpart}(?![\w])")
+        if number >= 1000:
+            forms.append(rf"(?<![\w$.:])(?<!0x){number}(?![\w])")
+    else:
+        forms.append(rf"{re.escape(key)}`?\s*[:=]\s*`?{re.escape(value)}(?![\w])")
+        if re.fullmatch(r"[\w.]+\.[chs]:\d+", value):
+            forms.append(rf"(?<![\w]){re.escape(value)}(?!\d)")
+    found = []
+    for form in forms:
+        for m in re.finditer(form, text, re.I):
+            line = text[:m.start()].count("\n") + 1
+            found.append(f"line {line}: {text.splitlines()[line - 1].strip()[:100]}")
+    return found
+
+
+def test_no_answer_in_the_texts(image):
+    answers = graded_answers()
+    assert len(answers) >= 70, sorted(answers)
+    shared = [ROOT / "lab/README.md", *sorted((ROOT / "lab/scripts").glob("*.gdb"))]
+    problems = []
+    for key, value in sorted(answers.items()):
+        if key in EXEMPT:
+            continue
+        number = int(re.match(r"[a-z]+(\d+)\.", key).group(1))
+        own = [p for p in TEXTS if int(p.name[:2]) == number]
+        assert own, key
+        for path in own + shared:
+            for where in leaks(key, value, path.read_text()):
+                problems.append(f"{key} = {value} in {path.relative_to(ROOT)} {where}")
+    assert not problems, "answers in the lab's texts:\n" + "\n".join(problems)
