@@ -7,9 +7,9 @@
 # that matters there, catches the first write to VGA memory with a watchpoint,
 # and ends by rendering the screen. Any failure raises gdb.GdbError, so
 # `gdb -batch` exits non-zero with the reason.
-import threading
-
 import gdb
+
+from bootlab import bounded  # the extension, loaded by debug/lab.gdb
 
 # How long one leg of the tour may take before we call the guest hung.
 LEG_TIMEOUT_S = 20
@@ -83,21 +83,11 @@ def heading(number, title, where):
 def continue_bounded(goal):
     """`continue`, but interrupt the guest if no stop comes within
     LEG_TIMEOUT_S, and then say where it hung."""
-    fired = threading.Event()
-
-    def interrupt():
-        fired.set()
-        gdb.post_event(lambda: gdb.execute("interrupt"))
-
-    timer = threading.Timer(LEG_TIMEOUT_S, interrupt)
-    timer.start()
     try:
-        gdb.execute("continue")
+        _, timed_out = bounded.continue_for(LEG_TIMEOUT_S)
     except gdb.error as e:
         raise gdb.GdbError(f"walk: the guest went away on the way to {goal}: {e}")
-    finally:
-        timer.cancel()
-    if fired.is_set():
+    if timed_out:
         raise gdb.GdbError(f"walk: no stop within {LEG_TIMEOUT_S} s on the way to {goal}; "
                            f"the guest hangs at {location()}")
 

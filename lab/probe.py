@@ -18,6 +18,8 @@ import threading
 
 import gdb
 
+from bootlab import bounded  # the extension, loaded by debug/lab.gdb
+
 STOP_LIMIT_S = float(os.environ.get("BOOTLAB_PROBE_LIMIT", "10"))
 facts = {}
 
@@ -25,23 +27,11 @@ facts = {}
 def bounded_continue():
     """continue, interrupted after STOP_LIMIT_S; returns a description of the
     stop ("timeout" when it had to be interrupted)."""
-    fired = threading.Event()
-
-    def interrupt():
-        fired.set()
-        gdb.post_event(lambda: gdb.execute("interrupt"))
-
-    timer = threading.Timer(STOP_LIMIT_S, interrupt)
-    timer.start()
     try:
-        text = gdb.execute("continue", to_string=True)
+        text, timed_out = bounded.continue_for(STOP_LIMIT_S, to_string=True)
     except gdb.error as e:
         return f"error: {e}"
-    finally:
-        timer.cancel()
-    if fired.is_set():
-        return "timeout"
-    return text
+    return "timeout" if timed_out else text
 
 
 def safe_pc():
