@@ -92,7 +92,7 @@ def ex01(g):
     out = build()
     boot = const("BOOT_SECTOR_ADDR")
     s = session(g, out, [["run", "start", "*0x7c00"], ["eval", "dl", "$dl"], ["eval", "sp", "$sp"],
-                         ["mem", "sig", boot + 510, 2], ["gdb", "step", "stepi"],
+                         ["mem", "sig", boot + const("BOOT_CODE_MAX"), 2], ["gdb", "step", "stepi"],
                          ["eval", "ip", "$pc"], ["eval", "cs", "$cs"]], "ex01")
     g.number("ex01.dl", 2, lambda: reached(s, "start", "0x7c00") and s["dl"],
              "DL at the boot sector's first instruction (step 2, `info registers dl`)")

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,8 @@ LAB = ROOT / "lab"
 ANSWERS = LAB / "answers.txt"
 GRADE_BUILD = ROOT / "build" / "grade"
 LOGS = GRADE_BUILD / "logs"
-QEMU = "qemu-system-x86_64"
+sys.path.insert(0, str(ROOT / "tools"))
+import qemuargs  # noqa: E402  (the one QEMU command line of every run)
 SESSION_LIMIT_S = 30     # one GDB/QEMU session, whole
 STOP_LIMIT_S = 8         # one `continue` inside it
 RUN_LIMIT_S = 8          # a headless run (panic screens, bug logs)
@@ -88,16 +90,9 @@ def const(*names):
 
 # ---- The machine ---------------------------------------------------------------
 
-def machine_args():
-    args = []
-    for line in (ROOT / "configs/qemu.args").read_text().splitlines():
-        args += line.split("#", 1)[0].split()
-    return args
-
-
 def qemu_cmd(out, *extra, drop=()):
-    args = [a for a in machine_args() if a not in drop]
-    return [QEMU, *args, "-drive", f"file={out / 'bootlab.img'},format=raw,if=ide,snapshot=on",
+    args = [a for a in qemuargs.machine_args() if a not in drop]
+    return [qemuargs.QEMU, *args, *qemuargs.disk_args(out / "bootlab.img"),
             "-display", "none", *extra]
 
 
@@ -126,12 +121,11 @@ class Session:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(plan, f)
             plan_file = f.name
-        qemu = " ".join(qemu_cmd(out, "-S", "-gdb", "stdio", drop=drop))
         cmd = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
                "-x", str(ROOT / "debug/lab.gdb")]
         for elf in ELFS:
             cmd += ["-ex", f"add-symbol-file {out / elf}"]
-        cmd += ["-ex", f"target remote | exec setpriv --pdeathsig KILL {qemu}",
+        cmd += ["-ex", qemuargs.gdb_target(qemu_cmd(out, "-S", "-gdb", "stdio", drop=drop)),
                 "-x", str(LAB / "probe.py")]
         env = dict(os.environ, BOOTLAB_PROBE_PLAN=plan_file, BOOTLAB_PROBE_LIMIT=str(STOP_LIMIT_S))
         try:

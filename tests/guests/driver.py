@@ -8,7 +8,11 @@ is bounded by a timeout.
 import re
 import subprocess
 import tempfile
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import qemuargs  # noqa: E402  (gdb_target: QEMU over a pipe, dying with GDB)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "debug" / "gdb" / "bootlab.py"
@@ -73,10 +77,8 @@ def run_gdb(image, commands, setup=(), timeout=60, live=True, extra_qemu=()):
              "source %s" % EXTENSION, _HELPER]
     lines += ["python _bl_run(%r)" % c for c in setup]
     if live:
-        qemu = " ".join(QEMU + ["-drive", "file=%s,format=raw,if=ide" % image]
-                        + list(extra_qemu))
-        # setpriv --pdeathsig: QEMU dies with GDB even when GDB exits without `kill`.
-        lines.append("target remote | exec setpriv --pdeathsig KILL %s" % qemu)
+        lines.append(qemuargs.gdb_target(QEMU + ["-drive", "file=%s,format=raw,if=ide" % image]
+                                         + list(extra_qemu)))
     lines += ["python _bl_run(%r)" % c for c in commands]
     if live:
         lines.append("python _bl_run('kill')")
