@@ -234,6 +234,11 @@ walk: setup-debug all
 
 -include debug/gdb/gdb.mk
 -include debug/bochs/bochs.mk
+# Further features, one fragment each; each adds its lines to `make help`
+# with a `help::` rule of its own.
+-include debug/rr/rr.mk
+-include debug/trace/trace.mk
+-include tools/toolchain/toolchain.mk
 
 # ---- Tests, benchmark, setup ----------------------------------------------------
 PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider
@@ -256,7 +261,8 @@ setup:
 clean:
 	rm -rf $(B)
 
-help:
+# help:: (double colon): the fragments included above append their own lines.
+help::
 	@echo 'bootlab: from 0x7c00 to the first character on screen, in a debugger.'
 	@echo
 	@echo 'Targets:'
@@ -283,5 +289,7 @@ help:
 	@echo '  OPT=-O2               C optimisation (default -O0)'
 	@echo '  CROSS=prefix-         toolchain prefix (default: x86_64-elf- when on PATH)'
 	@echo '  V=1                   show every command'
+	@echo
+	@echo 'More targets:'
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
