@@ -2,7 +2,8 @@
 # setup.sh [--install] GROUP...: make sure the Debian packages a group of make
 # targets needs are installed. Missing packages are installed when we run as
 # root (apt-get, non-interactive); otherwise the exact command is printed and
-# we fail. Groups: build run debug bochs check all.
+# we fail. Groups: build run debug bochs check toolchain all (all leaves out
+# toolchain: only `make toolchain` needs it).
 set -eu
 
 packages_for() {
@@ -13,8 +14,12 @@ packages_for() {
 	debug) echo qemu-system-x86 gdb python3-capstone ;;
 	bochs) echo bochs bochsbios vgabios bochs-term bochs-x ;;
 	check) echo python3 python3-pytest tmux ;;
+	# make toolchain: Debian's upstream tarballs, a host C/C++ compiler, bison and
+	# flex (binutils' tarball has no generated ld parser), GCC's math libraries.
+	toolchain) echo binutils-source gcc-12-source build-essential bison flex \
+		libgmp-dev libmpfr-dev libmpc-dev xz-utils ;;
 	all)   for g in build run debug bochs check; do packages_for "$g"; done ;;
-	*) echo "setup.sh: unknown group '$1' (build run gui debug bochs check all)" >&2; exit 2 ;;
+	*) echo "setup.sh: unknown group '$1' (build run gui debug bochs check toolchain all)" >&2; exit 2 ;;
 	esac
 }
 
