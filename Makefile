@@ -20,8 +20,9 @@ OPT   ?= -O0
 FAULT ?=
 # A lab bug hunt (lab/README.md): one small #ifdef BUG_<NAME> block turned on.
 BUG   ?=
-# An x86_64-elf cross toolchain on PATH is used automatically; CROSS= overrides.
-CROSS ?= $(if $(shell command -v x86_64-elf-gcc 2>/dev/null),x86_64-elf-)
+# Toolchain prefix: CROSS= given wins; else x86_64-elf-gcc on PATH, else the one
+# `make toolchain` built, else the host's gcc (tools/toolchain/detect.sh, run once).
+CROSS := $(if $(filter undefined,$(origin CROSS)),$(shell tools/toolchain/detect.sh),$(CROSS))
 PYTHON ?= /usr/bin/python3
 
 comma := ,
@@ -287,7 +288,7 @@ help::
 	@echo '  BUG=name              build a lab bug hunt: gdt-limit lm-selector no-pdpte'
 	@echo '                        a20-reset stage2-sectors vga-cell (lab/README.md)'
 	@echo '  OPT=-O2               C optimisation (default -O0)'
-	@echo '  CROSS=prefix-         toolchain prefix (default: x86_64-elf- when on PATH)'
+	@echo '  CROSS=prefix-         toolchain prefix (now: "$(CROSS)"; make which-cc says why)'
 	@echo '  V=1                   show every command'
 	@echo
 	@echo 'More targets:'

@@ -1,0 +1,178 @@
+#!/bin/sh
+# build.sh: build a true x86_64-elf cross toolchain (binutils and a C-only gcc,
+# no libc) from Debian's source packages into a per-user prefix, outside the
+# repository. `make toolchain` runs it (niced); tools/toolchain/detect.sh then
+# finds the result and the Makefile uses it.
+#
+#   TOOLCHAIN_PREFIX  where it is installed
+#                     (default ${XDG_DATA_HOME:-~/.local/share}/bootlab/toolchain)
+#   JOBS              parallel make jobs (default: nproc)
+#
+# Sources: binutils-source (/usr/src/binutils) and gcc-12-source
+# (/usr/src/gcc-12) hold the upstream tarballs. Debian's patches are NOT
+# applied. binutils' series is about Debian's own packages (multiarch library
+# paths, the bfd soname, gold, gprof); gcc's list is chosen by debian/rules.patch
+# for Debian's native Linux compilers (distro specs, hash style, multiarch, Ada,
+# Go, libstdc++) and needs its configure scripts regenerated afterwards. None
+# of them changes code generation for a bare x86_64-elf target, so the
+# toolchain built here is plain upstream binutils 2.40 and gcc 12.2.0 - the one
+# OS-development texts describe. Its --version says "(bootlab)", which also
+# tells its objects apart from the host gcc's ("Debian 12.2.0-...").
+#
+# Configure flags, both packages:
+#   --target=x86_64-elf  bare ELF: no operating system, no libc, no
+#                        Linux-specific defaults (PIE, stack protector, ...)
+#   --prefix=PREFIX      per-user install; nothing lands in /usr
+#   --with-sysroot       binutils: accept --sysroot, with no default one
+#                        (there are no target libraries to look for)
+#   --disable-nls        English messages only; no gettext catalogues to build
+#   --disable-werror     new host compilers warn where 2023's sources did not
+#   --with-pkgversion=bootlab  shows in --version and in each object's .comment
+#   --disable-gdb --disable-gprof --disable-gprofng --disable-sim
+#                        binutils: only as, ld and the binary utilities are
+#                        needed (the host's GDB debugs any target; gprof has
+#                        nothing to profile on bare metal)
+#   --enable-languages=c  gcc: C only
+#   --without-headers    gcc: there is no libc to take headers from; only
+#                        gcc's own freestanding headers (stdint.h, stddef.h...)
+#   --disable-lto        gcc: the kernel is not link-time optimised; saves
+#                        building lto1
+#   CFLAGS_FOR_TARGET=-g -O2 -mno-red-zone
+#                        libgcc is compiled without the red zone, so a kernel
+#                        that links it (-lgcc) and takes interrupts is safe
+#                        (AMD64 ABI 3.2.2: interrupts write below RSP)
+#
+# Make: `make MAKEINFO=true` everywhere. Debian's tarballs carry no prebuilt
+# info manuals (GFDL), and the info manuals are not needed for a cross
+# compiler, so texinfo is not a build dependency.
+#
+# Restartable: each phase leaves a stamp under the build directory; a run
+# after a failure or Ctrl-C starts again at the phase that did not finish (a
+# configure phase with a fresh object directory, make phases where make left
+# off). When the toolchain is complete, a stamp in PREFIX records what was
+# built; a later run that finds it and a working compiler does nothing.
+set -eu
+
+TARGET=x86_64-elf
+# Bump when a flag above changes: the next `make toolchain` rebuilds.
+RECIPE=1
+PREFIX=${TOOLCHAIN_PREFIX:-${XDG_DATA_HOME:-$HOME/.local/share}/bootlab/toolchain}
+WORK=${XDG_CACHE_HOME:-$HOME/.cache}/bootlab/toolchain-build
+JOBS=${JOBS:-$(nproc)}
+BINUTILS_SRC=/usr/src/binutils
+GCC_SRC=/usr/src/gcc-12
+
+die() { echo "toolchain: $*" >&2; exit 1; }
+
+# One tarball each; the version comes from its name.
+set -- "$BINUTILS_SRC"/binutils-*.tar.xz
+[ -f "$1" ] || die "no binutils tarball in $BINUTILS_SRC (make setup-toolchain installs binutils-source)"
+BINUTILS_TAR=$1
+set -- "$GCC_SRC"/gcc-*.tar.xz
+[ -f "$1" ] || die "no gcc tarball in $GCC_SRC (make setup-toolchain installs gcc-12-source)"
+GCC_TAR=$1
+BINUTILS_VER=$(basename "$BINUTILS_TAR" .tar.xz); BINUTILS_VER=${BINUTILS_VER#binutils-}
+GCC_VER=$(basename "$GCC_TAR" .tar.xz); GCC_VER=${GCC_VER#gcc-}; GCC_VER=${GCC_VER%-dfsg}
+
+# What a finished toolchain must match, word for word.
+want=$(printf '%s\n' "target $TARGET" "recipe $RECIPE" "prefix $PREFIX" \
+	"binutils $BINUTILS_VER ($(dpkg-query -W -f='${Version}' binutils-source 2>/dev/null))" \
+	"gcc $GCC_VER ($(dpkg-query -W -f='${Version}' gcc-12-source 2>/dev/null))")
+STAMP=$PREFIX/bootlab-toolchain.stamp
+
+built() {
+	[ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
+	[ "$("$PREFIX/bin/$TARGET-gcc" -dumpversion 2>/dev/null)" = "$GCC_VER" ] &&
+	"$PREFIX/bin/$TARGET-ld" --version 2>/dev/null | head -n 1 | grep -q " $BINUTILS_VER\$"
+}
+if built; then
+	echo "toolchain: $TARGET binutils $BINUTILS_VER and gcc $GCC_VER already in $PREFIX (nothing to do)"
+	exit 0
+fi
+
+mkdir -p "$WORK"
+# Two `make toolchain` at once would share one build tree: the second waits.
+exec 9> "$WORK/lock"
+flock -n 9 || { echo "toolchain: another build holds $WORK/lock; waiting for it"; flock 9; }
+if built; then
+	echo "toolchain: built meanwhile by the other run; nothing to do"
+	exit 0
+fi
+# A build tree left by other versions or flags is useless: start afresh.
+if [ "$(cat "$WORK/recipe" 2>/dev/null)" != "$want" ]; then
+	find "$WORK" -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
+	printf '%s\n' "$want" > "$WORK/recipe"
+fi
+mkdir -p "$WORK/stamps"
+LOG=$WORK/build.log
+echo "toolchain: building $TARGET binutils $BINUTILS_VER and gcc $GCC_VER (C only) into $PREFIX"
+echo "toolchain: $JOBS jobs; full log: $LOG"
+echo "==== $(date -u '+%Y-%m-%d %H:%M:%S UTC') build.sh started" >> "$LOG"
+
+T0=$(date +%s)
+mmss() { s=$(( $(date +%s) - $1 )); printf '%d:%02d' $((s / 60)) $((s % 60)); }
+
+# phase NAME COMMAND...: run one step with its output in the log, print one
+# line with its time; skip it if an earlier run finished it.
+phase() {
+	name=$1; shift
+	if [ -e "$WORK/stamps/$name" ]; then
+		printf '  %-24s done by an earlier run\n' "$name"
+		return
+	fi
+	t=$(date +%s)
+	echo "==== $name: $*" >> "$LOG"
+	if "$@" >> "$LOG" 2>&1 < /dev/null; then
+		touch "$WORK/stamps/$name"
+		printf '  %-24s %s\n' "$name" "$(mmss "$t")"
+	else
+		printf '  %-24s FAILED after %s; last lines of %s:\n' "$name" "$(mmss "$t")" "$LOG"
+		tail -n 25 "$LOG" | sed 's/^/    /'
+		exit 1
+	fi
+}
+
+unpack() { # unpack TARBALL DIR: a fresh copy, never a half-extracted one
+	rm -rf "$WORK/$2" "$WORK/$2.tmp"
+	mkdir "$WORK/$2.tmp"
+	tar -xJf "$1" -C "$WORK/$2.tmp" --strip-components=1
+	mv "$WORK/$2.tmp" "$WORK/$2"
+}
+
+configure() { # configure DIR ARGS...: in a fresh object directory DIR-obj
+	src=$WORK/$1; shift
+	rm -rf "$src-obj"; mkdir "$src-obj"
+	(cd "$src-obj" && "$src/configure" "$@")
+}
+
+in_dir() { (cd "$1" && shift && "$@"); }
+
+MAKE="make -j$JOBS MAKEINFO=true"
+
+phase "binutils: unpack" unpack "$BINUTILS_TAR" binutils
+phase "binutils: configure" configure binutils --target=$TARGET --prefix="$PREFIX" \
+	--with-sysroot --disable-nls --disable-werror --with-pkgversion=bootlab \
+	--disable-gdb --disable-gprof --disable-gprofng --disable-sim
+phase "binutils: make" in_dir "$WORK/binutils-obj" $MAKE
+phase "binutils: install" in_dir "$WORK/binutils-obj" $MAKE install
+
+# gcc's configure and libgcc's build look for $TARGET-as, -ld, -ar on PATH.
+PATH=$PREFIX/bin:$PATH
+CFLAGS_FOR_TARGET='-g -O2 -mno-red-zone'
+export PATH CFLAGS_FOR_TARGET
+
+phase "gcc: unpack" unpack "$GCC_TAR" gcc
+phase "gcc: configure" configure gcc --target=$TARGET --prefix="$PREFIX" \
+	--disable-nls --disable-werror --with-pkgversion=bootlab \
+	--enable-languages=c --without-headers --disable-lto
+phase "gcc: make all-gcc" in_dir "$WORK/gcc-obj" $MAKE all-gcc
+phase "gcc: make libgcc" in_dir "$WORK/gcc-obj" $MAKE all-target-libgcc
+phase "gcc: install" in_dir "$WORK/gcc-obj" $MAKE install-gcc install-target-libgcc
+
+"$PREFIX/bin/$TARGET-gcc" -dumpversion > /dev/null ||
+	die "$PREFIX/bin/$TARGET-gcc does not run after installing; see $LOG"
+printf '%s\n' "$want" > "$STAMP"
+cp "$LOG" "$PREFIX/build.log"
+# The sources and object directories are ~GBs and no longer needed.
+find "$WORK" -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
+echo "toolchain: done in $(mmss "$T0") ($(du -sh "$PREFIX" | cut -f1) in $PREFIX; log kept as $PREFIX/build.log)"

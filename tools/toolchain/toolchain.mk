@@ -1,0 +1,50 @@
+# toolchain.mk (included by the Makefile): a true x86_64-elf cross compiler.
+#
+#   make toolchain        build binutils + gcc (C only) from Debian's source
+#                         packages into $(TOOLCHAIN_PREFIX) (tools/toolchain/build.sh)
+#   make check-toolchain  build the kernel with it in $(B)/toolchain-check and
+#                         boot that image headless
+#   make which-cc         which compiler and linker this build uses, and why
+#
+# The Makefile's CROSS comes from tools/toolchain/detect.sh, which knows the
+# same default prefix as build.sh.
+
+.PHONY: toolchain check-toolchain which-cc
+
+# nice -n 19: the build takes long and this machine is shared; make's jobs
+# (nproc) are the script's.
+toolchain: setup-toolchain
+	@nice -n 19 tools/toolchain/build.sh
+
+# Why this CROSS: given on the command line or in the environment, else
+# whatever detect.sh found (the Makefile ran it once).
+CROSS_WHY = $(if $(filter command line,$(origin CROSS)),CROSS= given on the command line,$\
+	$(if $(filter environment,$(origin CROSS)),CROSS set in the environment,$\
+	$$(tools/toolchain/detect.sh --why)))
+which-cc:
+	@echo "CROSS = '$(CROSS)': $(CROSS_WHY)"
+	@echo "CC    = $(CC): $$($(CC) --version | head -n 1)"
+	@echo "LD    = $(LD): $$($(LD) --version | head -n 1)"
+
+# What the build was compiled and linked with: rewritten only when it changes
+# (CROSS=, PATH, a new make toolchain), and the C objects, the generated
+# linker scripts and the links depend on it, so switching compilers rebuilds
+# them and nothing else.
+TOOLCHAIN_ID := $(B)/gen/toolchain.id
+$(TOOLCHAIN_ID): FORCE | $(B)
+	$(Q)mkdir -p $(@D)
+	$(Q)for tool in $(CC) $(LD); do command -v $$tool; $$tool --version | head -n 1; done > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+$(call obj,$(KERNEL_C)) $(ELFS) $(B)/boot16.ld $(B)/boot32.ld $(B)/kernel.ld: $(TOOLCHAIN_ID)
+
+# The check builds in its own directory with the toolchain's prefix named
+# explicitly (CROSS=...), so it tests that toolchain even when another
+# x86_64-elf-gcc is on PATH, and leaves $(B) alone.
+TOOLCHAIN_CHECK_B := $(B)/toolchain-check
+check-toolchain: setup-run
+	@tools/toolchain/check.sh '$(TOOLCHAIN_CHECK_B)' '$(CROSS)'
+
+help::
+	@echo '  toolchain        build an x86_64-elf binutils+gcc into $$TOOLCHAIN_PREFIX (once; ~30 min)'
+	@echo '  check-toolchain  build the kernel with that gcc, check its objects, boot it'
+	@echo '  which-cc         show the compiler and linker the build uses, and why'
