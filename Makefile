@@ -163,19 +163,53 @@ setup-%:
 .PHONY: FORCE
 FORCE:
 
+# ---- Someone else's disk image or kernel (README: "Your own image or kernel") ----
+# make debug IMAGE=disk.img | KERNEL=file [SYMS="a.elf b.elf@0x7c00"]: the same
+# session on a system bootlab knows nothing about, with none of bootlab's
+# symbols and without building bootlab. Taken from make's command line only:
+# CI systems often export an IMAGE or KERNEL variable of their own.
+from_cmdline = $(if $(filter command line,$(origin $(1))),$($(1)))
+IMAGE_ARG  := $(call from_cmdline,IMAGE)
+KERNEL_ARG := $(call from_cmdline,KERNEL)
+SYMS_ARG   := $(call from_cmdline,SYMS)
+OWN        := $(strip $(IMAGE_ARG)$(KERNEL_ARG))
+OWN_TARGETS := debug qemu-gdb gdb run help
+ifneq ($(OWN),)
+ifneq ($(filter-out $(OWN_TARGETS),$(or $(MAKECMDGOALS),all)),)
+$(error bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb or run only)
+endif
+endif
+# tools/ownimage.py checks the files (one line and a stop when one is wrong)
+# and prints where GDB stops: 0x7c00 for a disk, the entry point of a kernel.
+OWN_CHECK := $(if $(OWN)$(SYMS_ARG),stop=$$($(PYTHON) tools/ownimage.py \
+	--image '$(IMAGE_ARG)' --kernel '$(KERNEL_ARG)' --syms '$(SYMS_ARG)') &&)
+# The same options again, for the second terminal of qemu-gdb.
+OWN_OPTS := $(if $(IMAGE_ARG), IMAGE=$(IMAGE_ARG))$(if $(KERNEL_ARG), KERNEL=$(KERNEL_ARG))$(if \
+	$(SYMS_ARG), SYMS='$(SYMS_ARG)')
+# bootlab's own build, only when bootlab's image is the one that boots.
+LAB_BUILD := $(if $(OWN),,all)
+# An ELF kernel carries its own symbols: they load unless SYMS= names others.
+ELF_MAGIC  := 7f 45 4c 46
+KERNEL_ELF := $(if $(KERNEL_ARG),$(if $(filter $(ELF_MAGIC),$(strip \
+	$(shell od -An -tx1 -N4 $(KERNEL_ARG) 2>/dev/null))),$(KERNEL_ARG)))
+
 # ---- Running ---------------------------------------------------------------------
 QEMU_MACHINE := $(shell sed -e 's/\#.*//' configs/qemu.args)
 # snapshot=on: writes go to a temporary overlay, so runs never change the
 # image and any number of them (make debug, make walk, tests) can share it.
-QEMU_DISK    := -drive file=$(IMG),format=raw,if=ide,snapshot=on
+qemu_disk    = -drive file=$(1),format=raw,if=ide,snapshot=on
+QEMU_DISK    := $(call qemu_disk,$(IMG))
+# What the PC boots: a disk (bootlab's or IMAGE=), or with KERNEL= a kernel
+# that QEMU's own loader (-kernel) enters directly, with no disk at all.
+QEMU_BOOT    := $(if $(KERNEL_ARG),-kernel $(KERNEL_ARG),$(call qemu_disk,$(or $(IMAGE_ARG),$(IMG))))
 # A window when there is an X display, else the VGA text screen in this
 # terminal (Esc then 2 for QEMU's monitor, type `quit` there to leave).
 QEMU_DISPLAY := $(if $(DISPLAY),,-display curses)
 
 .PHONY: run run-headless
-run: setup-run $(if $(DISPLAY),setup-gui) all
-	@echo "bootlab: debug console (port 0xE9) -> $(B)/debugcon.log"
-	$(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) $(QEMU_DISPLAY) -debugcon file:$(B)/debugcon.log
+run: setup-run $(if $(DISPLAY),setup-gui) $(LAB_BUILD) | $(B)
+	@$(OWN_CHECK) echo "bootlab: debug console (port 0xE9) -> $(B)/debugcon.log"
+	$(QEMU) $(QEMU_MACHINE) $(QEMU_BOOT) $(QEMU_DISPLAY) -debugcon file:$(B)/debugcon.log
 
 # Boot without a screen: the debug console on stdout, QEMU exits with the
 # kernel's status (33 = success) through isa-debug-exit.
@@ -189,34 +223,41 @@ run-headless: setup-run all
 # at all, nothing to collide with, and QEMU ends when GDB quits. -S keeps the
 # CPU paused at the reset vector until GDB says continue.
 GDB        := gdb
-# One symbol file per CPU mode. add-symbol-file, not `file`: `file` on a
-# 32-bit ELF would fix GDB's architecture to i386, and the 64-bit target
-# description QEMU sends would then be refused.
-GDB_SETUP  := -q -nx -x debug/lab.gdb $(foreach e,$(ELFS),-ex 'add-symbol-file $(e)') \
+# One symbol file per CPU mode (none with IMAGE=/KERNEL=), then SYMS=.
+# add-symbol-file, not `file`: `file` on a 32-bit ELF would fix GDB's
+# architecture to i386, and the 64-bit target description QEMU sends would
+# then be refused. FILE@OFFSET moves the file's addresses by OFFSET (-o), for
+# code that runs at another address than the one it was linked for.
+GDB_SYMS   := $(if $(OWN),,$(ELFS)) $(or $(SYMS_ARG),$(KERNEL_ELF))
+add_sym    = -ex 'add-symbol-file $(word 1,$(subst @, ,$(1)))$(if \
+	$(word 2,$(subst @, ,$(1))), -o $(word 2,$(subst @, ,$(1))))'
+GDB_SETUP  := -q -nx -x debug/lab.gdb $(foreach s,$(GDB_SYMS),$(call add_sym,$(s))) \
 	-ex 'set history filename $(B)/.gdb_history' -ex 'set history save on'
 # setpriv --pdeathsig: a QEMU whose GDB exits without `kill` (while the guest
 # is paused, say) is ended with it instead of lingering.
 QEMU_CHILD := setpriv --pdeathsig KILL $(QEMU)
-QEMU_PIPE  := $(QEMU_CHILD) $(QEMU_MACHINE) $(QEMU_DISK) $(if $(DISPLAY),,-display none) \
+QEMU_PIPE  := $(QEMU_CHILD) $(QEMU_MACHINE) $(QEMU_BOOT) $(if $(DISPLAY),,-display none) \
 	-debugcon file:$(B)/debugcon.log -S -gdb stdio
-# The BIOS has loaded the boot sector when execution reaches 0x7c00.
+# The BIOS has loaded the boot sector when execution reaches 0x7c00; with
+# IMAGE=/KERNEL=/SYMS=, tools/ownimage.py said where to stop ($stop).
 GDB_TO_7C00 := -ex 'thbreak *0x7c00' -ex 'continue'
+GDB_STOP    := $(if $(OWN_CHECK),-ex "thbreak *$$stop" -ex 'continue',$(GDB_TO_7C00))
 
 .PHONY: debug qemu-gdb gdb
-debug: setup-debug all
-	$(GDB) $(GDB_SETUP) -ex 'target remote | exec $(QEMU_PIPE)' $(GDB_TO_7C00)
+debug: setup-debug $(LAB_BUILD) | $(B)
+	$(OWN_CHECK) $(GDB) $(GDB_SETUP) -ex 'target remote | exec $(QEMU_PIPE)' $(GDB_STOP)
 
 # The two-terminal form: QEMU listens on loopback only (never -s, which binds
 # every interface), on a port derived from the user id.
-qemu-gdb: setup-debug all
-	@port=$$(tools/gdbport.sh) && \
+qemu-gdb: setup-debug $(LAB_BUILD) | $(B)
+	@$(OWN_CHECK) port=$$(tools/gdbport.sh) && \
 	echo "bootlab: QEMU is paused at the reset vector, gdbstub on 127.0.0.1:$$port." && \
-	echo "bootlab: in another terminal, run: make gdb" && \
-	$(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) $(QEMU_DISPLAY) \
+	echo "bootlab: in another terminal, run: make gdb$(OWN_OPTS)" && \
+	$(QEMU) $(QEMU_MACHINE) $(QEMU_BOOT) $(QEMU_DISPLAY) \
 		-debugcon file:$(B)/debugcon.log -S -gdb tcp:127.0.0.1:$$port
 
-gdb: setup-debug
-	$(GDB) $(GDB_SETUP) -ex "target remote 127.0.0.1:$${GDBPORT:-$$(( 26000 + $$(id -u) % 5000 ))}" $(GDB_TO_7C00)
+gdb: setup-debug | $(B)
+	$(OWN_CHECK) $(GDB) $(GDB_SETUP) -ex "target remote 127.0.0.1:$${GDBPORT:-$$(( 26000 + $$(id -u) % 5000 ))}" $(GDB_STOP)
 
 # `make walk`: the scripted tour. No isa-debug-exit here: the guest halts at
 # the end, so the screen can still be read. The transcript is written as it

@@ -1,0 +1,221 @@
+"""`make debug IMAGE=...` and `make debug KERNEL=...` on systems bootlab knows
+nothing about (tests/guests/own.py builds them), driven as a learner does:
+GDB's commands come from a pipe, the checks read what GDB printed. Bad
+input must stop before any emulator or debugger starts, with one line."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "guests"))
+import own  # noqa: E402
+
+TIMEOUT = 60   # generous: the machine is shared; a session takes about 0.6 s
+
+
+def run_make(target, *options, commands="", merged=False):
+    """make -s TARGET OPTIONS with `commands` on stdin; merged: stderr into
+    stdout, in the order a terminal shows them (GDB's errors go to stderr)."""
+    return subprocess.run(["make", "-s", target, *options], cwd=ROOT, input=commands,
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+                          text=True, timeout=TIMEOUT, env={**os.environ, "DISPLAY": ""})
+
+
+class Session:
+    """One `make debug` run: what came before the first prompt (the checker's
+    line, the stop), then the output of each command."""
+
+    def __init__(self, proc, commands):
+        self.text = proc.stdout
+        # With stdin a pipe, GDB prints "(gdb) " before each command's output.
+        chunks = proc.stdout.split("(gdb) ")
+        self.stop = chunks[0]
+        self.out = dict(zip(commands, chunks[1:]))
+
+    def __getitem__(self, cmd):
+        assert cmd in self.out, "no output for %r:\n%s" % (cmd, self.text)
+        return self.out[cmd]
+
+
+def debug(*options, commands, tmp):
+    """make debug with options; commands then `kill` and `quit`. B= keeps
+    the history and the debug console log in tmp, not in build/."""
+    commands = list(commands) + ["kill"]
+    proc = run_make("debug", f"B={tmp}", *options,
+                    commands="\n".join(commands + ["quit"]) + "\n", merged=True)
+    assert proc.returncode == 0, proc.stdout
+    return Session(proc, commands)
+
+
+@pytest.fixture(scope="module")
+def guests(tmp_path_factory):
+    return own.build(tmp_path_factory.mktemp("own"))
+
+
+@pytest.fixture(scope="module")
+def tmp(tmp_path_factory):
+    return tmp_path_factory.mktemp("b")
+
+
+# ---- IMAGE=: a boot sector with its own symbols -----------------------------
+
+IMAGE_COMMANDS = ["info symbol $pc", "info address boot_start", "info address kmain",
+                  "bl mode", "info registers cs", "break bs_done", "continue",
+                  "bl vga plain"]
+
+
+@pytest.fixture(scope="module")
+def image_session(guests, tmp):
+    # The symbol file is linked at 0: @0x7c00 moves it to where the code runs.
+    return debug(f"IMAGE={guests['bootsector.img']}",
+                 f"SYMS={guests['bootsector-at-0.elf']}@0x7c00",
+                 commands=IMAGE_COMMANDS, tmp=tmp)
+
+
+def test_image_stops_at_7c00_on_its_own_symbol(image_session):
+    s = image_session
+    assert re.search(r"Temporary breakpoint 1, bs_start \(\)", s.stop), s.text
+    assert "-- bootlab: real, paging off -- 0000:7c00 (linear 0x7c00)" in s.stop
+    assert s["info symbol $pc"].startswith("bs_start in section .text")
+    assert "mode:   real\n" in s["bl mode"]
+    assert re.search(r"^cs\s+0x0\s+0$", s["info registers cs"], re.M)
+    assert "a disk of 1 sector with a boot signature" in s.stop
+
+
+def test_image_session_knows_no_bootlab_symbol(image_session):
+    for name in ("boot_start", "kmain"):
+        assert s_line(image_session[f"info address {name}"]) == \
+            f'No symbol "{name}" in current context.'
+    assert "boot16.elf" not in image_session.text
+
+
+def test_image_runs_to_its_own_screen_and_debug_port(image_session, tmp):
+    assert re.search(r"Breakpoint 2, bs_done \(\)", image_session["continue"])
+    assert "boot sector guest: hello from real mode" in image_session["bl vga plain"]
+    assert (tmp / "debugcon.log").read_text() == "boot sector guest: hello from real mode"
+    assert not (tmp / "bootlab.img").exists(), "IMAGE= must not build bootlab"
+
+
+def s_line(text):
+    return text.strip().splitlines()[0]
+
+
+# ---- KERNEL=: a Multiboot ELF32, its symbols loaded from the kernel itself --
+
+KERNEL_COMMANDS = ["info symbol $pc", "info address boot_start", "bl mode",
+                   "info registers eax", "bl gdt", "break mb_done", "continue",
+                   "bl vga plain"]
+
+
+@pytest.fixture(scope="module")
+def kernel_session(guests, tmp):
+    return debug(f"KERNEL={guests['multiboot.elf']}", commands=KERNEL_COMMANDS, tmp=tmp)
+
+
+def test_kernel_stops_at_its_entry_point(kernel_session):
+    s = kernel_session
+    assert re.search(r"Temporary breakpoint 1, mb_entry \(\)", s.stop), s.text
+    assert "bootlab: mode real -> protected (32-bit)" in s.stop
+    assert s["info symbol $pc"].startswith("mb_entry in section .text")
+    assert "mode:   protected (32-bit)\n" in s["bl mode"]
+    # Multiboot spec 3.2: the loader leaves its magic in EAX.
+    assert re.search(r"^eax\s+0x2badb002\b", s["info registers eax"], re.M)
+    assert "Multiboot kernel (ELF32): stops at its entry point 0x100020 (e_entry)" in s.stop
+    assert s_line(s["info address boot_start"]) == 'No symbol "boot_start" in current context.'
+
+
+def test_kernel_gdt_is_the_loaders(kernel_session):
+    gdt = kernel_session["bl gdt"]
+    assert re.search(r"^0x0008 .* code XR .* D=32-bit G=4K$", gdt, re.M), gdt
+
+
+def test_kernel_runs_to_its_own_vga_write(kernel_session):
+    assert re.search(r"Breakpoint 2, mb_done \(\)", kernel_session["continue"])
+    screen = kernel_session["bl vga plain"]
+    assert "multiboot guest: hello from 32-bit protected mode" in screen
+
+
+# ---- The other -kernel formats: where each one stops -------------------------
+
+def test_aout_kludge_kernel_stops_at_header_entry(guests, tmp):
+    s = debug(f"KERNEL={guests['multiboot.bin']}", f"SYMS={guests['multiboot.elf']}",
+              commands=["info symbol $pc", "bl mode"], tmp=tmp)
+    assert s["info symbol $pc"].startswith("mb_entry in section .text"), s.text
+    assert "mode:   protected (32-bit)\n" in s["bl mode"]
+    assert "a.out kludge): stops at its entry_addr 0x100020" in s.stop
+
+
+def test_bzimage_stops_at_real_mode_setup_entry(guests, tmp):
+    s = debug(f"KERNEL={guests['bzimage.bin']}", commands=["bl mode", "info registers cs"],
+              tmp=tmp)
+    # CS != 0: QEMU reports the stop as a bare SIGTRAP at IP 0; the
+    # extension names the breakpoint.
+    assert "bootlab: Temporary breakpoint 1 at 1020:0000 (linear 0x10200)" in s.stop, s.text
+    assert "mode:   real\n" in s["bl mode"]
+    assert re.search(r"^cs\s+0x1020\b", s["info registers cs"], re.M)
+    assert "Linux bzImage (boot protocol 2.15)" in s.stop
+
+
+def test_pvh_kernel_stops_at_note_entry(guests, tmp):
+    s = debug(f"KERNEL={guests['pvh.elf']}", commands=["info symbol $pc", "bl mode"], tmp=tmp)
+    assert s["info symbol $pc"].startswith("pvh_entry in section .text"), s.text
+    assert "mode:   protected (32-bit)\n" in s["bl mode"]
+
+
+# ---- Bad input: one line, no GDB, no emulator ----------------------------------
+
+def _bad_inputs(g, tmp):
+    truncated = tmp / "truncated.img"
+    truncated.write_bytes(g["bootsector.img"].read_bytes()[:300])
+    unsigned = tmp / "unsigned.img"
+    unsigned.write_bytes(g["bootsector.img"].read_bytes()[:510] + b"\0\0")
+    return {
+        "missing": ("debug", [f"IMAGE={tmp}/no-such.img"],
+                    f"bootlab: IMAGE={tmp}/no-such.img: no such file or directory"),
+        "both": ("debug", [f"IMAGE={g['bootsector.img']}", f"KERNEL={g['multiboot.elf']}"],
+                 "bootlab: IMAGE= and KERNEL= together: give one"),
+        "elf64": ("debug", [f"KERNEL={g['multiboot64.elf']}"],
+                  "a 64-bit ELF: QEMU's Multiboot loader takes only ELF32"),
+        "truncated": ("debug", [f"IMAGE={truncated}"],
+                      f"bootlab: IMAGE={truncated} has 300 bytes, less than one 512-byte sector"),
+        "unsigned": ("debug", [f"IMAGE={unsigned}"], "no boot signature 55 aa at offset 510"),
+        "disk-as-kernel": ("debug", [f"KERNEL={g['bootsector.img']}"],
+                           "it looks like a disk image: IMAGE="),
+        "syms-not-elf": ("debug", [f"IMAGE={g['bootsector.img']}", f"SYMS={g['bzimage.bin']}"],
+                         "is not an ELF file"),
+        "two-terminal": ("qemu-gdb", [f"KERNEL={g['multiboot64.elf']}"], "a 64-bit ELF"),
+        "walk": ("walk", [f"IMAGE={g['bootsector.img']}"],
+                 "bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb or run only"),
+    }
+
+
+BAD = ["missing", "both", "elf64", "truncated", "unsigned", "disk-as-kernel",
+       "syms-not-elf", "two-terminal", "walk"]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line_and_starts_nothing(case, guests, tmp):
+    target, options, message = _bad_inputs(guests, tmp)[case]
+    proc = run_make(target, f"B={tmp}", *options, commands="info registers\nquit\n")
+    assert proc.returncode != 0
+    ours = [line for line in proc.stderr.splitlines() if "bootlab:" in line]
+    assert len(ours) == 1 and message in ours[0], proc.stderr
+    assert "(gdb)" not in proc.stdout and "Remote debugging" not in proc.stdout
+    assert "Traceback" not in proc.stderr
+    # (no emulator: the autouse fixture of conftest.py fails the test otherwise)
+
+
+def test_partial_last_sector_is_a_warning(guests, tmp):
+    odd = tmp / "odd.img"
+    odd.write_bytes(guests["bootsector.img"].read_bytes() + b"\0" * 100)
+    proc = subprocess.run([sys.executable, ROOT / "tools" / "ownimage.py", "--image", str(odd)],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0 and proc.stdout == "0x7c00\n"
+    assert (f"bootlab: warning: IMAGE={odd} has 612 bytes, not a whole number of 512-byte "
+            "sectors") in proc.stderr
