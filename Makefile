@@ -330,6 +330,11 @@ help::
 	@echo '                        a20-reset stage2-sectors vga-cell (lab/README.md)'
 	@echo '  OPT=-O2               C optimisation (default -O0)'
 	@echo '  CROSS=prefix-         toolchain prefix (now: "$(CROSS)"; make which-cc says why)'
+	@echo '  IMAGE=disk.img        debug, qemu-gdb/gdb, run: boot this raw disk image instead,'
+	@echo '                        no bootlab build or symbols (README: "Your own image")'
+	@echo '  KERNEL=file           the same with a kernel for qemu -kernel (Multiboot ELF32'
+	@echo '                        or a.out kludge, Linux bzImage, PVH ELF): stops at its entry'
+	@echo '  SYMS="a.elf b.elf@0x7c00"  symbol files for GDB; FILE@OFFSET moves the addresses'
 	@echo '  V=1                   show every command'
 	@echo
 	@echo 'More targets:'

@@ -126,7 +126,7 @@ def test_kernel_stops_at_its_entry_point(kernel_session):
     assert "mode:   protected (32-bit)\n" in s["bl mode"]
     # Multiboot spec 3.2: the loader leaves its magic in EAX.
     assert re.search(r"^eax\s+0x2badb002\b", s["info registers eax"], re.M)
-    assert "Multiboot kernel (ELF32): stops at its entry point 0x100020 (e_entry)" in s.stop
+    assert "Multiboot kernel (ELF32); entry point 0x100020 (e_entry)" in s.stop
     assert s_line(s["info address boot_start"]) == 'No symbol "boot_start" in current context.'
 
 
@@ -148,7 +148,7 @@ def test_aout_kludge_kernel_stops_at_header_entry(guests, tmp):
               commands=["info symbol $pc", "bl mode"], tmp=tmp)
     assert s["info symbol $pc"].startswith("mb_entry in section .text"), s.text
     assert "mode:   protected (32-bit)\n" in s["bl mode"]
-    assert "a.out kludge): stops at its entry_addr 0x100020" in s.stop
+    assert "(the a.out kludge); entry_addr 0x100020" in s.stop
 
 
 def test_bzimage_stops_at_real_mode_setup_entry(guests, tmp):

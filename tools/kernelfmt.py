@@ -63,8 +63,8 @@ def _linux(data):
     high = version >= 0x200 and data[LINUX_LOADFLAGS_OFF] & LOADED_HIGH
     linear = (SETUP_HIGH if high else SETUP_LOW) + SETUP_ENTRY_OFF
     code32 = _u32(data, LINUX_CODE32_START_OFF) if high else ZIMAGE_CODE32
-    return linear, ("Linux bzImage (boot protocol %d.%02d): stops at the real-mode setup "
-                    "entry %04x:0000 (linear 0x%x); its 32-bit code starts at 0x%x"
+    return linear, ("Linux bzImage (boot protocol %d.%02d); QEMU enters its real-mode setup "
+                    "code at %04x:0000 (linear 0x%x); its 32-bit code starts at 0x%x"
                     % (version >> 8, version & 0xff, linear >> 4, linear, code32))
 
 
@@ -112,8 +112,8 @@ def _multiboot(data, off):
             raise Refused("its Multiboot header's header_addr 0x%x and load_addr 0x%x do "
                           "not fit its place in the file (offset 0x%x)"
                           % (header_addr, load_addr, off))
-        return entry, "Multiboot kernel (header addresses, the a.out kludge): stops at " \
-                      "its entry_addr 0x%x" % entry
+        return entry, "Multiboot kernel with header addresses (the a.out kludge); " \
+                      "entry_addr 0x%x" % entry
     if data[:4] != ELF_MAGIC:
         raise Refused("a Multiboot header without load addresses (flags bit 16), and not "
                       "an ELF file: QEMU cannot tell where to load it")
@@ -127,7 +127,7 @@ def _multiboot(data, off):
     physical = _physical_entry(entry, phdrs)
     where = "e_entry" if physical == entry else \
         "e_entry 0x%x is virtual; QEMU jumps to its physical address" % entry
-    return physical, "Multiboot kernel (ELF32): stops at its entry point 0x%x (%s)" \
+    return physical, "Multiboot kernel (ELF32); entry point 0x%x (%s)" \
         % (physical, where)
 
 
@@ -144,8 +144,8 @@ def _pvh(data):
             desc = off + 12 + (namesz + 3) // 4 * 4
             if name.rstrip(b"\0") == b"Xen" and kind == XEN_ELFNOTE_PHYS32_ENTRY:
                 entry = int.from_bytes(data[desc:desc + min(descsz, 8)], "little")
-                return entry, "ELF with a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): " \
-                              "stops at 0x%x, in 32-bit protected mode" % entry
+                return entry, "ELF with a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); " \
+                              "entry 0x%x, in 32-bit protected mode" % entry
             off = desc + (descsz + 3) // 4 * 4
     return None
 
