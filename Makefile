@@ -179,10 +179,15 @@ ifneq ($(filter-out $(OWN_TARGETS),$(or $(MAKECMDGOALS),all)),)
 $(error bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb or run only)
 endif
 endif
-# tools/ownimage.py checks the files (one line and a stop when one is wrong)
-# and prints where GDB stops: 0x7c00 for a disk, the entry point of a kernel.
-OWN_CHECK := $(if $(OWN)$(SYMS_ARG),stop=$$($(PYTHON) tools/ownimage.py \
-	--image '$(IMAGE_ARG)' --kernel '$(KERNEL_ARG)' --syms '$(SYMS_ARG)') &&)
+# tools/ownimage.py checks the files when a recipe that uses OWN_STOP is
+# expanded, before any of it runs: a wrong file gets its one-line complaint
+# and make stops with nothing started. Otherwise it prints where GDB stops:
+# 0x7c00 for a disk, the entry point of a kernel. OWN_CHECKED runs the same
+# check where the address is not needed (it expands to nothing).
+OWN_STOP = $(shell $(PYTHON) tools/ownimage.py --image '$(IMAGE_ARG)' \
+	--kernel '$(KERNEL_ARG)' --syms '$(SYMS_ARG)')$(if \
+	$(filter-out 0,$(.SHELLSTATUS)),$(error nothing started))
+OWN_CHECKED = $(if $(OWN)$(SYMS_ARG),$(if $(OWN_STOP),))
 # The same options again, for the second terminal of qemu-gdb.
 OWN_OPTS := $(if $(IMAGE_ARG), IMAGE=$(IMAGE_ARG))$(if $(KERNEL_ARG), KERNEL=$(KERNEL_ARG))$(if \
 	$(SYMS_ARG), SYMS='$(SYMS_ARG)')
@@ -208,7 +213,7 @@ QEMU_DISPLAY := $(if $(DISPLAY),,-display curses)
 
 .PHONY: run run-headless
 run: setup-run $(if $(DISPLAY),setup-gui) $(LAB_BUILD) | $(B)
-	@$(OWN_CHECK) echo "bootlab: debug console (port 0xE9) -> $(B)/debugcon.log"
+	@$(OWN_CHECKED)echo "bootlab: debug console (port 0xE9) -> $(B)/debugcon.log"
 	$(QEMU) $(QEMU_MACHINE) $(QEMU_BOOT) $(QEMU_DISPLAY) -debugcon file:$(B)/debugcon.log
 
 # Boot without a screen: the debug console on stdout, QEMU exits with the
@@ -239,25 +244,25 @@ QEMU_CHILD := setpriv --pdeathsig KILL $(QEMU)
 QEMU_PIPE  := $(QEMU_CHILD) $(QEMU_MACHINE) $(QEMU_BOOT) $(if $(DISPLAY),,-display none) \
 	-debugcon file:$(B)/debugcon.log -S -gdb stdio
 # The BIOS has loaded the boot sector when execution reaches 0x7c00; with
-# IMAGE=/KERNEL=/SYMS=, tools/ownimage.py said where to stop ($stop).
+# IMAGE=/KERNEL=/SYMS=, tools/ownimage.py says where to stop.
 GDB_TO_7C00 := -ex 'thbreak *0x7c00' -ex 'continue'
-GDB_STOP    := $(if $(OWN_CHECK),-ex "thbreak *$$stop" -ex 'continue',$(GDB_TO_7C00))
+GDB_STOP     = $(if $(OWN)$(SYMS_ARG),-ex 'thbreak *$(OWN_STOP)' -ex 'continue',$(GDB_TO_7C00))
 
 .PHONY: debug qemu-gdb gdb
 debug: setup-debug $(LAB_BUILD) | $(B)
-	$(OWN_CHECK) $(GDB) $(GDB_SETUP) -ex 'target remote | exec $(QEMU_PIPE)' $(GDB_STOP)
+	$(GDB) $(GDB_SETUP) -ex 'target remote | exec $(QEMU_PIPE)' $(GDB_STOP)
 
 # The two-terminal form: QEMU listens on loopback only (never -s, which binds
 # every interface), on a port derived from the user id.
 qemu-gdb: setup-debug $(LAB_BUILD) | $(B)
-	@$(OWN_CHECK) port=$$(tools/gdbport.sh) && \
+	@$(OWN_CHECKED)port=$$(tools/gdbport.sh) && \
 	echo "bootlab: QEMU is paused at the reset vector, gdbstub on 127.0.0.1:$$port." && \
 	echo "bootlab: in another terminal, run: make gdb$(OWN_OPTS)" && \
 	$(QEMU) $(QEMU_MACHINE) $(QEMU_BOOT) $(QEMU_DISPLAY) \
 		-debugcon file:$(B)/debugcon.log -S -gdb tcp:127.0.0.1:$$port
 
 gdb: setup-debug | $(B)
-	$(OWN_CHECK) $(GDB) $(GDB_SETUP) -ex "target remote 127.0.0.1:$${GDBPORT:-$$(( 26000 + $$(id -u) % 5000 ))}" $(GDB_STOP)
+	$(GDB) $(GDB_SETUP) -ex "target remote 127.0.0.1:$${GDBPORT:-$$(( 26000 + $$(id -u) % 5000 ))}" $(GDB_STOP)
 
 # `make walk`: the scripted tour. No isa-debug-exit here: the guest halts at
 # the end, so the screen can still be read. The transcript is written as it

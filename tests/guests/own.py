@@ -12,13 +12,15 @@ GUESTS = Path(__file__).resolve().parent
 LD = ["ld", "-z", "noexecstack"]
 
 
-def _run(*cmd):
-    subprocess.run([str(c) for c in cmd], check=True, timeout=30)
+def _run(*cmd, cwd=None):
+    subprocess.run([str(c) for c in cmd], check=True, timeout=30, cwd=cwd)
 
 
 def _nasm(src, out, fmt, *defines):
+    # Run in tests/guests/ with the bare file name: GDB then names the source
+    # "multiboot.asm", as it would in the kernel author's own tree.
     _run("nasm", "-f", fmt, *(["-g", "-F", "dwarf"] if fmt.startswith("elf") else []),
-         *defines, GUESTS / src, "-o", out)
+         *defines, src, "-o", Path(out).resolve(), cwd=GUESTS)
 
 
 def build(outdir):
