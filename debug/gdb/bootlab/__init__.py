@@ -14,11 +14,12 @@ Modules, one topic each:
   vga       bl vga
   stops     real-mode breakpoints when CS != 0
   context   the display at each stop, bl context
+  tui       the TUI windows and `layout bootlab`
 """
 import gdb
 
 from . import command, context, disasm, mode, paging, phys, regs, segments, state
-from . import stops, tables, vga
+from . import stops, tables, tui, vga
 
 _loaded = False
 
@@ -93,3 +94,4 @@ def load():
     gdb.events.exited.connect(_on_exit)
     disasm.register()
     stops.install_hook()
+    tui.register()

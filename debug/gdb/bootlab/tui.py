@@ -1,0 +1,251 @@
+"""`layout bootlab`: the boot in GDB's TUI.
+
+    +-- source (or asm) -----------++-- bootlab: CPU state ---------+
+    | boot/boot.asm, the line that  || mode, CS:IP and linear, CR0,  |
+    | runs next                     || CR3, CR4, EFER, segment caches|
+    +-------------------------------+| GDTR, IDTR                    |
+    | status line                   |+-- VGA text screen ------------+
+    | (gdb) the command window      || the 80x25 screen at 0xb8000   |
+    +-------------------------------++-------------------------------+
+
+Two window types made with GDB's Python TUI API (gdb.register_window_type,
+GDB 10+) and two layouts (`tui new-layout`): `layout bootlab` with GDB's
+source window, `layout bootlab-asm` with its assembly window, which
+disassembles through disasm.py and so decodes in the CPU's current mode.
+
+The windows only arrange what the other modules decode: mode.py (mode,
+CS:IP), regs.py (control registers), segments.py (descriptor attributes),
+state.py (the hidden caches, GDTR, IDTR), vga.py (the screen). They are
+redrawn before every prompt, so a stop, `set $cr0 = ...` or a write to
+video memory shows at once; a window never raises: it shows one line
+instead (no live target, target running) and clips to its size.
+"""
+import re
+
+import gdb
+
+from . import mode, phys, regs, segments, state, vga
+from .sdm import EFER_LMA, VGA_COLS, VGA_ROWS, VGA_TEXT_PHYS
+
+STATE_WINDOW = "bootlab-state"
+VGA_WINDOW = "bootlab-vga"
+# Left column: source or assembly over the command window; right column: the
+# state over the screen; the status line across the bottom. The right column
+# gets 41/80 of the width: in a 160x50 terminal that is 82 columns, the 80 of
+# the screen plus its border. Its 49 rows split 23:27, stacked windows sharing
+# a border row: 21 rows for the state (it needs 20), 25 for the screen.
+# (Seen: GDB 13 crashes when a terminal showing a nested layout shrinks below
+# 6 rows; with `status` inside the left column already at 6 rows.)
+LAYOUT = ("{-horizontal {%s 2 cmd 1} 39 "
+          "{" + STATE_WINDOW + " 23 " + VGA_WINDOW + " 27} 41} 1 status 0")
+LAYOUTS = {"bootlab": LAYOUT % "src", "bootlab-asm": LAYOUT % "asm"}
+
+# ANSI SGR escapes, which GDB 13's TUI windows interpret (ECMA-48 8.3.117).
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+SGR_PARAMS = re.compile(r"\x1b\[([0-9;]*)m")
+RESET = "\x1b[0m"
+BOLD = "\x1b[1m"
+GREEN = "\x1b[32m"
+YELLOW = "\x1b[33m"
+CYAN = "\x1b[36m"
+DIM = "\x1b[2m"
+
+_windows = []     # the bootlab windows GDB shows now
+_stops = 0        # stops seen, to tell "changed since the last stop"
+# The state rows of the latest render and of the previous stop (kept here, not
+# in a window: `layout` makes new windows).
+_seen = (None, {}, {})   # (stop number, rows now, rows at the stop before)
+
+
+def clip(line, width, skip=0):
+    """Columns skip .. skip+width of line, keeping its colour escapes."""
+    out, col = [], 0
+    for piece in re.split("(%s)" % SGR.pattern, line):
+        if SGR.fullmatch(piece):
+            out.append(piece)
+            continue
+        start = max(skip - col, 0)
+        stop = max(skip + width - col, 0)
+        out.append(piece[start:stop])
+        col += len(piece)
+    return "".join(out) + (RESET if SGR.search(line) else "")
+
+
+def tui_colors(line):
+    """GDB 13's TUI windows ignore the bright colours 90-97 (seen: drawn in
+    the default colour) but draw bold: a bright VGA foreground (attribute bit
+    3) becomes bold plus the base colour. Each escape starts with a reset, so
+    bold ends where the next cell's escape begins."""
+    def fix(m):
+        params = ["1;3" + p[1] if len(p) == 2 and p[0] == "9" else p
+                  for p in m.group(1).split(";")]
+        return "\x1b[0;%sm" % ";".join(params)
+    return SGR_PARAMS.sub(fix, line)
+
+
+def visible_len(line):
+    return len(SGR.sub("", line))
+
+
+def paint(text, style, color):
+    return style + text + RESET if color and text else text
+
+
+def use_color():
+    return vga.use_color(vga.VgaCommand.color_param) if vga.VgaCommand.color_param else False
+
+
+class Window:
+    """A bootlab TUI window: lines() gives the content, this class fits it
+    to the window (clipping, scrolling with the arrow keys when focused)."""
+
+    TITLE = ""
+
+    def __init__(self, win):
+        self.win = win
+        self.top = 0
+        self.left = 0
+        win.title = self.TITLE
+        _windows.append(self)
+
+    def close(self):
+        if self in _windows:
+            _windows.remove(self)
+
+    def lines(self, color):
+        raise NotImplementedError
+
+    def content(self):
+        """The lines to show, or the one line that says why there are none."""
+        try:
+            state.require_live()
+        except gdb.GdbError as e:
+            # "bootlab: no live target; connect first ..." -> "no live target"
+            return [str(e).split(";")[0].replace("bootlab: ", "", 1)]
+        try:
+            return self.lines(use_color())
+        except (gdb.error, gdb.GdbError) as e:
+            return [str(e)]
+        except Exception as e:   # a traceback would garble the TUI screen
+            return ["bootlab: %s: %s" % (type(e).__name__, e)]
+
+    def render(self):
+        if not self.win.is_valid():
+            return
+        lines = self.content()
+        width, height = self.win.width, self.win.height
+        if width <= 0 or height <= 0:
+            return
+        self.top = max(0, min(self.top, len(lines) - height))
+        widest = max((visible_len(l) for l in lines), default=0)
+        self.left = max(0, min(self.left, widest - width))
+        self.win.title = self.title(len(lines), widest)
+        self.win.erase()
+        shown = lines[self.top:self.top + height]
+        for i, line in enumerate(shown):
+            text = clip(line, width, self.left)
+            # A full-width line already moves the cursor to the next row.
+            if i < len(shown) - 1 and visible_len(text) < width:
+                text += "\n"
+            self.win.write(text)
+
+    def title(self, rows, cols):
+        width, height = self.win.width, self.win.height
+        if rows <= height and cols <= width:
+            return self.TITLE
+        return "%s rows %d-%d/%d cols %d-%d/%d" % (
+            self.TITLE, self.top + 1, min(rows, self.top + height), rows,
+            self.left + 1, min(cols, self.left + width), cols)
+
+    def vscroll(self, num):
+        self.top = max(0, self.top + num)
+        self.render()
+
+    def hscroll(self, num):
+        self.left = max(0, self.left + num)
+        self.render()
+
+
+class StateWindow(Window):
+    """Mode, CS:IP, control registers, segment caches, GDTR and IDTR.
+    A row that changed since the previous stop is drawn in yellow."""
+
+    TITLE = "bootlab CPU state"
+
+    def rows(self):
+        """(key, text) pairs; the key names a row from one stop to the next.
+        The first rows are exactly what `bl mode` and `bl cr` print."""
+        out = []
+        for command in ("bl mode", "bl cr"):
+            for text in gdb.execute(command, to_string=True).splitlines():
+                out.append((text.split(":")[0].split(" ")[0], text))
+        mon = state.monitor()
+        long_mode = bool(state.reg("efer") & EFER_LMA)
+        out.append(("head", "seg  sel   base      limit     hidden attributes"))
+        for name in ("CS", "SS", "DS", "ES", "FS", "GS", "LDT", "TR"):
+            s = mon.segs.get(name)
+            if s:
+                out.append((name, "%-4s %04x  %08x  %08x  %s" % (
+                    name, s.selector, s.base, s.limit, segments.attr_text(s.flags, long_mode))))
+        for name in ("GDT", "IDT"):
+            base, limit = mon.tables.get(name, (0, 0))
+            out.append((name, "%sR       %08x  %08x  (%d bytes)" % (name, base, limit, limit + 1)))
+        return out
+
+    def lines(self, color):
+        rows = self.rows()
+        now = dict(rows)
+        global _seen
+        stop, then, before = _seen
+        if stop != _stops:
+            before = then
+        _seen = (_stops, now, before)
+        out = []
+        for key, text in rows:
+            if key in before and before[key] != text:
+                text = paint(text, YELLOW, color)
+            elif key in ("CR0", "CR4", "EFER"):
+                text = re.sub(r"\[ (.*) \]", lambda g: "[ %s ]" % paint(g.group(1), GREEN, color), text)
+            elif key in ("mode", "paging"):
+                text = paint(text, BOLD + CYAN, color)
+            elif key == "head":
+                text = paint(text, DIM, color)
+            out.append(text)
+        return out
+
+
+class VgaWindow(Window):
+    """The 80x25 VGA text screen, from physical 0xb8000."""
+
+    TITLE = "VGA text %dx%d at 0x%x" % (VGA_COLS, VGA_ROWS, VGA_TEXT_PHYS)
+
+    def lines(self, color):
+        data = phys.read(VGA_TEXT_PHYS, VGA_COLS * VGA_ROWS * 2)
+        # Plain lines come without trailing blanks: pad them, so the title's
+        # column count is the screen's 80 either way.
+        return [tui_colors(line) if color else line.ljust(VGA_COLS)
+                for line in vga.render(data, color)]
+
+
+def _count_stop(*_):
+    global _stops
+    _stops += 1
+
+
+def refresh(*_):
+    """Redraw the bootlab windows GDB shows now."""
+    for w in list(_windows):
+        w.render()
+
+
+def register():
+    """Make the window types and layouts; quietly nothing in a GDB built
+    without the TUI (no `layout` command there)."""
+    if not hasattr(gdb, "register_window_type"):
+        return
+    gdb.register_window_type(STATE_WINDOW, StateWindow)
+    gdb.register_window_type(VGA_WINDOW, VgaWindow)
+    for name, spec in LAYOUTS.items():
+        gdb.execute("tui new-layout %s %s" % (name, spec), to_string=True)
+    gdb.events.stop.connect(_count_stop)
+    gdb.events.before_prompt.connect(refresh)
