@@ -18,10 +18,12 @@ import own  # noqa: E402
 TIMEOUT = 60   # generous: the machine is shared; a session takes about 0.6 s
 
 
-def run_make(target, *options, commands="", merged=False):
+def run_make(target, *options, commands="", merged=False, silent=True):
     """make -s TARGET OPTIONS with `commands` on stdin; merged: stderr into
-    stdout, in the order a terminal shows them (GDB's errors go to stderr)."""
-    return subprocess.run(["make", "-s", target, *options], cwd=ROOT, input=commands,
+    stdout, in the order a terminal shows them (GDB's errors go to stderr);
+    silent=False: make echoes the GDB command as a learner sees it."""
+    return subprocess.run(["make", *(["-s"] if silent else []), target, *options],
+                          cwd=ROOT, input=commands,
                           stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT if merged else subprocess.PIPE,
                           text=True, timeout=TIMEOUT, env={**os.environ, "DISPLAY": ""})
@@ -37,6 +39,9 @@ class Session:
         chunks = proc.stdout.split("(gdb) ")
         self.stop = chunks[0]
         self.out = dict(zip(commands, chunks[1:]))
+        # As a terminal shows it: each prompt followed by the command typed.
+        self.screen = chunks[0] + "".join(
+            "(gdb) %s\n%s" % (cmd, out) for cmd, out in zip(commands, chunks[1:]))
 
     def __getitem__(self, cmd):
         assert cmd in self.out, "no output for %r:\n%s" % (cmd, self.text)
@@ -48,7 +53,7 @@ def debug(*options, commands, tmp):
     the history and the debug console log in tmp, not in build/."""
     commands = list(commands) + ["kill"]
     proc = run_make("debug", f"B={tmp}", *options,
-                    commands="\n".join(commands + ["quit"]) + "\n", merged=True)
+                    commands="\n".join(commands + ["quit"]) + "\n", merged=True, silent=False)
     assert proc.returncode == 0, proc.stdout
     return Session(proc, commands)
 
@@ -219,3 +224,60 @@ def test_partial_last_sector_is_a_warning(guests, tmp):
     assert proc.returncode == 0 and proc.stdout == "0x7c00\n"
     assert (f"bootlab: warning: IMAGE={odd} has 612 bytes, not a whole number of 512-byte "
             "sectors") in proc.stderr
+
+
+# ---- The README's transcripts are today's output -------------------------------
+
+README_GUESTS = "/tmp/guests"   # where the README's transcripts built the guests
+
+
+def readme_transcript(command):
+    """The README block of "Your own image or kernel" that starts with `$ command`."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Your own image or kernel"):text.index("## Make targets")]
+    blocks, block = [], None
+    for line in section.splitlines():
+        if line.startswith("```") and block is None:
+            block = []
+        elif line.startswith("```"):
+            blocks.append(block)
+            block = None
+        elif block is not None:
+            block.append(line)
+    for block in blocks:
+        if block and block[0].startswith("$ " + command):
+            return block
+    raise AssertionError("README has no transcript of `%s`" % command)
+
+
+def check_transcript(lines, session, guests_dir):
+    """Each README line, in order, in what the session showed; a line ending
+    in "..." stands for its beginning; "..." alone for lines left out."""
+    seen = [line.rstrip() for line in session.screen.replace(str(guests_dir), README_GUESTS)
+            .splitlines()]
+    at = 0
+    for want in lines[1:]:
+        want = want.rstrip()
+        if want == "...":
+            continue
+        prefix = want[:-3] if want.endswith("...") else None
+        for i in range(at, len(seen)):
+            if (seen[i].startswith(prefix) if prefix else seen[i] == want):
+                at = i + 1
+                break
+        else:
+            raise AssertionError("README line not in the session's output (in order): "
+                                 "%r\n%s" % (want, session.screen))
+
+
+def test_readme_image_transcript(image_session, guests):
+    lines = readme_transcript("make debug IMAGE=")
+    assert lines[0] == "$ make debug IMAGE=%s/bootsector.img SYMS=%s/bootsector-at-0.elf@0x7c00" \
+        % (README_GUESTS, README_GUESTS)
+    check_transcript(lines, image_session, guests["bootsector.img"].parent)
+
+
+def test_readme_kernel_transcript(kernel_session, guests):
+    lines = readme_transcript("make debug KERNEL=%s/multiboot.elf" % README_GUESTS)
+    assert lines[0] == "$ make debug KERNEL=%s/multiboot.elf" % README_GUESTS
+    check_transcript(lines, kernel_session, guests["multiboot.elf"].parent)
