@@ -95,9 +95,6 @@ def asm_rows(screen):
     return rows
 
 
-BANNER = "bootlab: 64-bit kernel"   # found in VGA memory by the test first
-
-
 def escapes_before(screen, text):
     """The SGR parameters (colours, bold) in effect where text starts: those
     of the escapes right before it on its line."""
@@ -108,6 +105,21 @@ def escapes_before(screen, text):
             return set(";".join(re.findall(r"\x1b\[([0-9;]*)m", m.group(0))).split(";")) \
                 if m else set()
     return None
+
+
+def comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except OSError:
+        return ""
+
+
+def running(pid):
+    """pid exists and is not a zombie waiting for its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def gdb_command(tmp):
@@ -130,18 +142,21 @@ def snaps(image, tmp_path_factory):
     gdb_pid = int(tmux("display-message", "-p", "#{pane_pid}").stdout)
     try:
         tmux.wait(lambda s: "Temporary breakpoint 1" in s and "(gdb)" in s, "the stop at 0x7c00")
-        qemu = [p for p in _descendants(gdb_pid)
-                if open(f"/proc/{p}/comm").read().startswith("qemu-system")]
-        tmux.keys("layout bootlab")
-        shots["7c00"] = tmux.wait(lambda s: "mode:   real" in state(s), "the real-mode state")
+        qemu = [p for p in _descendants(gdb_pid) if comm(p).startswith("qemu-system")]
         tmux.keys("layout bootlab-asm")
         shots["asm16"] = tmux.wait(lambda s: asm_rows(s), "the assembly window")
+        tmux.keys("layout bootlab")
+        shots["7c00"] = tmux.wait(lambda s: "mode:   real" in state(s) and "┌─boot/boot.asm" in s,
+                                  "the real-mode state and the source")
 
+        # As in the README: from the source layout, on to pm_entry.
         tmux.keys("break pm_entry")
         tmux.keys("continue")
-        shots["pm_entry"] = tmux.wait(lambda s: "protected" in state(s), "protected mode")
+        shots["pm_entry"] = tmux.wait(lambda s: "protected" in state(s) and "┌─boot/pm32.asm" in s,
+                                      "protected mode and its source")
+        tmux.keys("layout bootlab-asm")
+        shots["asm32"] = tmux.wait(lambda s: asm_rows(s), "the assembly window")
         tmux.keys("layout bootlab")
-        shots["pm_entry_src"] = tmux.wait(lambda s: "┌─boot/pm32.asm" in s, "the source window")
 
         tmux.keys("break debug_exit")
         tmux.keys("continue")
@@ -155,9 +170,10 @@ def snaps(image, tmp_path_factory):
             time.sleep(POLL)
         shots["vga_memory"] = dump.read_bytes() if dump.exists() else b""
 
+        first_row = vga_text(shots["vga_memory"])[0] if shots["vga_memory"] else "?"
         tmux.keys("set bootlab color off")
-        shots["plain"] = tmux.wait(lambda s: "32" not in escapes_before(s, BANNER), "plain colours",
-                                   color=True)
+        shots["plain"] = tmux.wait(lambda s: "32" not in (escapes_before(s, first_row) or {"32"}),
+                                   "plain colours", color=True)
 
         tmux("resize-window", "-x", str(SMALL[0]), "-y", str(SMALL[1]))
         tmux.keys("stepi")
@@ -174,8 +190,7 @@ def snaps(image, tmp_path_factory):
         deadline = time.monotonic() + 10
         left = []
         while time.monotonic() < deadline:
-            left = [p for p in [gdb_pid, *qemu] if os.path.exists(f"/proc/{p}")
-                    and open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+            left = [p for p in [gdb_pid, *qemu] if running(p)]
             if not left:
                 break
             time.sleep(POLL)
@@ -204,8 +219,17 @@ def test_protected_mode_at_pm_entry(snaps):
     assert "mode:   protected (32-bit)" in text, screen
     assert re.search(r"^CR0\s+0x00000011\s+\[ ET PE \]", text, re.M), screen
     assert re.search(r"^CS\s+0008 .*D=32-bit", text, re.M), screen
-    assert "┌─boot/pm32.asm" in snaps["pm_entry_src"], "back in layout bootlab: the source"
+    assert "┌─boot/pm32.asm" in screen
     assert no_python_errors(screen)
+
+
+def test_readme_capture_is_todays_screen(snaps):
+    """The README's capture at pm_entry is the top of today's screen."""
+    section = (ROOT / "README.md").read_text().split("## A TUI layout: layout bootlab")[1]
+    blocks = re.findall(r"^```\n(.*?)^```", section.split("\n## ")[0], re.M | re.S)
+    capture = [b for b in blocks if b.startswith("┌─")][0].splitlines()
+    screen = [line.rstrip() for line in snaps["pm_entry"].splitlines()]
+    assert screen[:len(capture)] == capture
 
 
 def test_vga_window_shows_the_live_screen(snaps):
@@ -219,7 +243,7 @@ def test_vga_window_shows_the_live_screen(snaps):
 
 def test_colors_follow_set_bootlab_color(snaps):
     memory = vga_text(snaps["vga_memory"])
-    assert memory[0].startswith(BANNER) and memory[1]
+    assert memory[0] and memory[1], memory[:2]
     # Attribute bytes: the banner light green (VGA colour 10: bright bit 3
     # plus green 2) on black, the next line light grey (7) on black. The TUI
     # draws bright as bold; ANSI numbers green 2 as VGA does.
@@ -252,7 +276,7 @@ def test_asm_window_decodes_in_the_cpu_mode(snaps):
     objdump decodes the same bytes for that mode."""
     for shot, binary, base, start, machine in (
             ("asm16", "boot16.bin", 0x7c00, 0x7c00, "i8086"),
-            ("pm_entry", "boot32.bin", 0x9000, 0x9000, "i386")):
+            ("asm32", "boot32.bin", 0x9000, 0x9000, "i386")):
         rows = asm_rows(snaps[shot])[:6]
         ref = driver.objdump_insns(BUILD / binary, base, start, 6, machine)
         assert len(rows) == 6, snaps[shot]
