@@ -1,30 +1,34 @@
 """`layout bootlab`: the boot in GDB's TUI.
 
-    +-- source (or asm) -----------++-- bootlab: CPU state ---------+
-    | boot/boot.asm, the line that  || mode, CS:IP and linear, CR0,  |
-    | runs next                     || CR3, CR4, EFER, segment caches|
-    +-------------------------------+| GDTR, IDTR                    |
-    | status line                   |+-- VGA text screen ------------+
-    | (gdb) the command window      || the 80x25 screen at 0xb8000   |
-    +-------------------------------++-------------------------------+
+    +-- boot/pm32.asm --------------++-- bootlab CPU state -----------+
+    | the source line that runs     || bl mode, bl cr, the segment    |
+    | next (bootlab-asm: GDB's asm  || caches (selector, base, limit, |
+    | window, decoded in the CPU's  || attributes), GDTR, IDTR       |
+    | mode by disasm.py)            |+-- VGA text 80x25 at 0xb8000 ---+
+    +-------------------------------+| the screen, read from physical |
+    | (gdb) the command window      || memory, in its colours         |
+    +-------------------------------++--------------------------------+
+    status line
 
-Two window types made with GDB's Python TUI API (gdb.register_window_type,
-GDB 10+) and two layouts (`tui new-layout`): `layout bootlab` with GDB's
-source window, `layout bootlab-asm` with its assembly window, which
-disassembles through disasm.py and so decodes in the CPU's current mode.
+Two window types made with GDB's Python TUI API (gdb.register_window_type)
+and two layouts made with `tui new-layout`: `layout bootlab` with GDB's
+source window, `layout bootlab-asm` with its assembly window.
 
-The windows only arrange what the other modules decode: mode.py (mode,
-CS:IP), regs.py (control registers), segments.py (descriptor attributes),
-state.py (the hidden caches, GDTR, IDTR), vga.py (the screen). They are
-redrawn before every prompt, so a stop, `set $cr0 = ...` or a write to
-video memory shows at once; a window never raises: it shows one line
-instead (no live target, target running) and clips to its size.
+The windows only arrange what the other modules decode: mode.py and regs.py
+(through the `bl mode` and `bl cr` commands), segments.py (descriptor
+attributes), state.py (hidden caches, GDTR, IDTR), phys.py and vga.py (the
+screen). They are redrawn before every prompt (about 9 ms: one `monitor info
+registers` and a 4000-byte physical read), so a stop, `bl next-mode`, `set
+$cr0 = ...` or a write to video memory shows at once. A window never raises:
+without a stopped live target it shows one line instead, and it clips to its
+size. GDB itself refuses the layout without a terminal, in one line ("Cannot
+enable the TUI when output is not a terminal").
 """
 import re
 
 import gdb
 
-from . import mode, phys, regs, segments, state, vga
+from . import phys, segments, state, vga
 from .sdm import EFER_LMA, VGA_COLS, VGA_ROWS, VGA_TEXT_PHYS
 
 STATE_WINDOW = "bootlab-state"
@@ -34,8 +38,9 @@ VGA_WINDOW = "bootlab-vga"
 # gets 41/80 of the width: in a 160x50 terminal that is 82 columns, the 80 of
 # the screen plus its border. Its 49 rows split 23:27, stacked windows sharing
 # a border row: 21 rows for the state (it needs 20), 25 for the screen.
-# (Seen: GDB 13 crashes when a terminal showing a nested layout shrinks below
-# 6 rows; with `status` inside the left column already at 6 rows.)
+# The status line stays outside the columns: seen, GDB 13 crashes when the
+# terminal of a nested layout shrinks below 6 rows, and with `status` inside
+# the left column already at 6 (its own layouts survive down to 4).
 LAYOUT = ("{-horizontal {%s 2 cmd 1} 39 "
           "{" + STATE_WINDOW + " 23 " + VGA_WINDOW + " 27} 41} 1 status 0")
 LAYOUTS = {"bootlab": LAYOUT % "src", "bootlab-asm": LAYOUT % "asm"}
