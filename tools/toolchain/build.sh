@@ -63,6 +63,7 @@ BINUTILS_SRC=/usr/src/binutils
 GCC_SRC=/usr/src/gcc-12
 
 die() { echo "toolchain: $*" >&2; exit 1; }
+case $JOBS in ''|0|*[!0-9]*) die "JOBS=$JOBS: expected a positive number of make jobs" ;; esac
 
 # One tarball each; the version comes from its name.
 set -- "$BINUTILS_SRC"/binutils-*.tar.xz
@@ -110,39 +111,44 @@ echo "toolchain: $JOBS jobs; full log: $LOG"
 echo "==== $(date -u '+%Y-%m-%d %H:%M:%S UTC') build.sh started" >> "$LOG"
 
 T0=$(date +%s)
+# fd 3: the terminal, for the trap, which may run while a phase's output goes
+# to the log.
+exec 3>&1
+trap 'echo >&3; echo "toolchain: interrupted; make toolchain again resumes (log: $LOG)" >&3; exit 130' INT TERM
 mmss() { s=$(( $(date +%s) - $1 )); printf '%d:%02d' $((s / 60)) $((s % 60)); }
 
-# phase NAME COMMAND...: run one step with its output in the log, print one
-# line with its time; skip it if an earlier run finished it.
+# phase NAME COMMAND...: run one step with its output in the log: one line,
+# the name when it starts and its time (m:ss) when it ends; skipped if an
+# earlier run finished it.
 phase() {
 	name=$1; shift
+	printf '  %-24s ' "$name"
 	if [ -e "$WORK/stamps/$name" ]; then
-		printf '  %-24s done by an earlier run\n' "$name"
+		echo "done by an earlier run"
 		return
 	fi
 	t=$(date +%s)
 	echo "==== $name: $*" >> "$LOG"
 	if "$@" >> "$LOG" 2>&1 < /dev/null; then
 		touch "$WORK/stamps/$name"
-		printf '  %-24s %s\n' "$name" "$(mmss "$t")"
+		mmss "$t"; echo
 	else
-		printf '  %-24s FAILED after %s; last lines of %s:\n' "$name" "$(mmss "$t")" "$LOG"
+		echo "FAILED after $(mmss "$t"); last lines of $LOG:"
 		tail -n 25 "$LOG" | sed 's/^/    /'
 		exit 1
 	fi
 }
 
+# (set -e does not apply inside `if`, where phase runs these: hence the &&.)
 unpack() { # unpack TARBALL DIR: a fresh copy, never a half-extracted one
-	rm -rf "$WORK/$2" "$WORK/$2.tmp"
-	mkdir "$WORK/$2.tmp"
-	tar -xJf "$1" -C "$WORK/$2.tmp" --strip-components=1
+	rm -rf "$WORK/$2" "$WORK/$2.tmp" && mkdir "$WORK/$2.tmp" &&
+	tar -xJf "$1" -C "$WORK/$2.tmp" --strip-components=1 &&
 	mv "$WORK/$2.tmp" "$WORK/$2"
 }
 
 configure() { # configure DIR ARGS...: in a fresh object directory DIR-obj
 	src=$WORK/$1; shift
-	rm -rf "$src-obj"; mkdir "$src-obj"
-	(cd "$src-obj" && "$src/configure" "$@")
+	rm -rf "$src-obj" && mkdir "$src-obj" && (cd "$src-obj" && "$src/configure" "$@")
 }
 
 in_dir() { (cd "$1" && shift && "$@"); }
