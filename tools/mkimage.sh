@@ -17,15 +17,18 @@ boot=$1 pm32=$2 end=$3 sector=$4 kmax=$5 magic=$6
 ksize=$(stat -c %s "$kernel")
 "$here/sizecheck.sh" "kernel" "$ksize" $(( (kmax - 1) * sector)) "the loader reads at most KERNEL_MAX_SECTORS = $kmax sectors, one is the end marker"
 
-cp "$boot16" "$out.tmp"
-truncate -s $((pm32 - boot)) "$out.tmp"
-cat "$boot32" >> "$out.tmp"
-truncate -s $((end - boot)) "$out.tmp"
-cat "$kernel" >> "$out.tmp"
-size=$(stat -c %s "$out.tmp")
-truncate -s $(( (size + sector - 1) / sector * sector )) "$out.tmp"
+# A private temporary name: two builds at once must not share it.
+tmp="$out.tmp.$$"
+trap 'rm -f "$tmp"' EXIT
+cp "$boot16" "$tmp"
+truncate -s $((pm32 - boot)) "$tmp"
+cat "$boot32" >> "$tmp"
+truncate -s $((end - boot)) "$tmp"
+cat "$kernel" >> "$tmp"
+size=$(stat -c %s "$tmp")
+truncate -s $(( (size + sector - 1) / sector * sector )) "$tmp"
 # The end marker, little-endian, then the rest of its sector.
-printf "$(printf '\\%03o' $((magic & 255)) $((magic >> 8 & 255)) $((magic >> 16 & 255)) $((magic >> 24)))" >> "$out.tmp"
-size=$(stat -c %s "$out.tmp")
-truncate -s $(( (size + sector - 1) / sector * sector )) "$out.tmp"
-mv "$out.tmp" "$out"
+printf "$(printf '\\%03o' $((magic & 255)) $((magic >> 8 & 255)) $((magic >> 16 & 255)) $((magic >> 24)))" >> "$tmp"
+size=$(stat -c %s "$tmp")
+truncate -s $(( (size + sector - 1) / sector * sector )) "$tmp"
+mv "$tmp" "$out"
