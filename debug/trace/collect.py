@@ -1,0 +1,298 @@
+# collect.py: the GDB half of `make trace` (debug/trace/trace.py starts it).
+#
+# Runs in `gdb -batch` after debug/lab.gdb, the symbol files and a `target
+# remote` to a QEMU paused at the reset vector. From 0x7c00 it single-steps
+# the CPU with raw remote-protocol packets (the extension's rawstep.py, about
+# three times faster than `stepi`) until an instruction writes VGA text
+# memory, and writes one JSON object per line for trace.py to format:
+#   start  the transition symbols' addresses
+#   insn   one instruction: where, CPU mode, bytes, disassembly, source line,
+#          control registers, CS or GDTR it changed, the mode after it
+#   bios   a BIOS call: registers before and after, instructions QEMU ran
+#   end    why the trace stopped (vga, bound, halt, error) and where
+# Settings come from the environment (BOOTLAB_TRACE_*, see trace.py). A real-
+# mode `int` runs at full speed to the next instruction unless BIOS=1, and so
+# does a `rep` string instruction (one step per iteration otherwise).
+import json
+import os
+import sys
+import time
+
+import gdb
+
+from bootlab import bounded, mode, rawstep, state
+from bootlab.regs import BIT_TABLES, bit_changes
+from bootlab.sdm import EFLAGS_VM, REAL_SEG_SHIFT, VGA_COLS, VGA_ROWS, VGA_TEXT_PHYS
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import codeinfo  # noqa: E402  (debug/trace/codeinfo.py)
+
+VGA_BYTES = VGA_COLS * VGA_ROWS * 2     # one character and one attribute byte a cell
+LEG_TIMEOUT_S = 20                      # one BIOS call or rep at full speed
+STEP_TRIES = 3
+REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "rip", "eflags",
+        "cs", "ds", "es", "ss", "cr0", "cr3", "cr4", "efer")
+WATCHED = ("cr0", "cr3", "cr4", "efer", "cs")   # shown when an instruction changes them
+BIOS_REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "eflags", "ds", "es")
+# Memory a BIOS call reads at DS:SI (INT 13h's disk address packet) and
+# writes at ES:DI (INT 15h E820's entry), kept so trace.py can describe it.
+PACKET_BYTES = 16
+BUFFER_BYTES = 24
+
+
+class Stop(Exception):
+    """The trace ends here: reason is vga, bound, halt or error."""
+
+    def __init__(self, reason, message, **extra):
+        super().__init__(message)
+        self.reason, self.extra = reason, extra
+
+
+def ex(command):
+    return gdb.execute(command, to_string=True)
+
+
+class Tracer:
+    def __init__(self, out, show_bios, limit, exec_log):
+        self.out, self.show_bios, self.limit, self.exec_log = out, show_bios, limit, exec_log
+        self.stepper = rawstep.RawStepper(REGS)
+        self.code = codeinfo.CodeCache()
+        self.n = 0
+        self.key = None
+        self.mode = None
+        self.cs_base = 0
+        self.pending = []    # BIOS=1: calls stepped into, not yet returned
+        self.empty_steps = 0
+        # GDB only knows its own watchpoints; ours (a raw Z2) reports a write
+        # during a raw step, this one a write while GDB runs the guest.
+        self.vga_watch = gdb.Breakpoint("*(char(*)[%d])0x%x" % (VGA_BYTES, VGA_TEXT_PHYS),
+                                         gdb.BP_WATCHPOINT, internal=True)
+        rawstep._packet("Z2,%x,%x" % (VGA_TEXT_PHYS, VGA_BYTES))
+        self.regs = self.read()
+
+    def emit(self, **record):
+        self.out.write(json.dumps(record) + "\n")
+
+    def read(self):
+        return dict(zip(REGS, self.stepper.read()))
+
+    def sync_mode(self):
+        """Re-decide the mode, but only when something that decides it changed."""
+        r = self.regs
+        key = (r["cr0"], r["cr4"], r["efer"], r["eflags"] & EFLAGS_VM, r["cs"])
+        if key == self.key:
+            return None
+        self.key = key
+        rawstep.resync()
+        self.cs_base = state.seg("CS").base
+        old, self.mode = self.mode, mode.current()
+        return None if old is None or old == self.mode else self.mode
+
+    def where(self):
+        ip = self.regs["rip"] & ((1 << self.mode.bits) - 1)
+        return (self.cs_base + ip) & 0xffffffffffffffff, ip
+
+    def run(self):
+        self.sync_mode()
+        while True:
+            if self.n >= self.limit:
+                lin, _ = self.where()
+                raise Stop("bound", "stopped after %d instructions (MAX=%d) before any "
+                           "write to VGA memory" % (self.n, self.limit), lin=lin)
+            self.one()
+
+    def one(self):
+        lin, ip = self.where()
+        m = self.mode
+        info = self.code.at(lin, m.bits)
+        self.n += 1
+        rec = dict(k="insn", n=self.n, lin=lin, cs=self.regs["cs"], ip=ip, mode=m.name,
+                   bits=m.bits, paging=m.paging, t=time.monotonic(), **info.record())
+        if self.pending:
+            rec["in_bios"] = True
+        before = self.regs
+        reply = ""
+        if info.kind == "int" and m.bits == 16 and not self.show_bios:
+            self.emit(**rec)
+            self.bios_call(lin + info.size, int(info.operand, 0))
+            return
+        if info.kind == "hlt":
+            if info.symbol or not self.show_bios:
+                self.emit(**rec)
+                raise Stop("halt", "the CPU reached HLT at 0x%x %s before any write to "
+                           "VGA memory" % (lin, info.symbol), lin=lin)
+            self.full_speed(lin + info.size)    # the BIOS waits for an interrupt
+        elif info.kind == "rep":
+            self.full_speed(lin + info.size)
+            width = (1 << (8 * info.addr_size)) - 1
+            rec["iterations"] = ((before["rcx"] & width) - (self.regs["rcx"] & width)) & width
+        else:
+            reply = self.step()
+        if info.kind == "int" and m.bits == 16:    # BIOS=1: stepped into the BIOS
+            self.pending.append((lin + info.size, self.n, rec["t"], self.pick(before),
+                                 int(info.operand, 0), self.packet(before)))
+        self.annotate(rec, before, info)
+        self.emit(**rec)
+        if "watch:" in reply or self.vga_watch.hit_count:
+            raise Stop("vga", "instruction %d wrote VGA memory" % self.n, lin=lin,
+                       **self.cell(self.watch_address(reply)))
+        self.bios_returned()
+
+    def annotate(self, rec, before, info):
+        """What the instruction changed that a learner should see."""
+        changed = {r: [before[r], self.regs[r],
+                       bit_changes(before[r], self.regs[r], BIT_TABLES.get(r, ()))]
+                   for r in WATCHED if before[r] != self.regs[r]}
+        if changed:
+            rec["changed"] = changed
+        new_mode = self.sync_mode()
+        if new_mode:
+            rec["mode_after"] = [new_mode.name, new_mode.paging]
+        if info.kind == "table":
+            rawstep.resync()
+            rec["tables"] = state.monitor().tables
+
+    def step(self):
+        """One instruction. QEMU sometimes answers a step without executing
+        anything (seen on 7.2 under load: same RIP, same registers); step again
+        then, up to STEP_TRIES times (a `jmp $` really stays where it is)."""
+        before = self.regs
+        for _ in range(STEP_TRIES):
+            reply = rawstep._packet("s")
+            if not reply.startswith(("T", "S")):
+                raise Stop("error", "the guest did not stop after a step (%s)" % reply[:40])
+            self.regs = self.read()
+            if self.regs != before or "watch:" in reply:
+                break
+            self.empty_steps += 1
+        return reply
+
+    def full_speed(self, resume_at):
+        """Let GDB run the guest to the linear address resume_at."""
+        rawstep.resync()
+        stop = gdb.Breakpoint("*0x%x" % resume_at, internal=True, temporary=True)
+        try:
+            _, timed_out = bounded.continue_for(LEG_TIMEOUT_S, to_string=True)
+        except gdb.error as e:
+            raise Stop("error", "the guest went away: %s" % e)
+        finally:
+            if stop.is_valid():
+                stop.delete()
+        rawstep.resync()
+        self.regs = self.read()
+        self.sync_mode()
+        lin, _ = self.where()
+        if timed_out:
+            raise Stop("error", "the guest did not get to 0x%x within %d s (it is at 0x%x)"
+                       % (resume_at, LEG_TIMEOUT_S, lin))
+        if lin != resume_at and not self.vga_watch.hit_count:
+            raise Stop("error", "expected the guest at 0x%x, it stopped at 0x%x"
+                       % (resume_at, lin))
+
+    def pick(self, regs):
+        return {r: regs[r] for r in BIOS_REGS}
+
+    def bios_call(self, resume_at, vector):
+        before, t0, lines0 = self.pick(self.regs), time.monotonic(), self.log_lines()
+        packet = self.packet(before)
+        self.full_speed(resume_at)
+        self.emit(k="bios", vector=vector, before=before, after=self.pick(self.regs),
+                  count=self.executed_since(lines0), seconds=time.monotonic() - t0,
+                  shown=False, ds_si=packet, es_di=self.buffer(before))
+        if self.vga_watch.hit_count:
+            raise Stop("vga", "the BIOS call wrote VGA memory", lin=self.where()[0])
+
+    def bios_returned(self):
+        """BIOS=1: the instruction after a stepped `int` closes the call."""
+        if self.pending and self.where()[0] == self.pending[-1][0]:
+            _, start, t0, before, vector, packet = self.pending.pop()
+            self.emit(k="bios", vector=vector, before=before, after=self.pick(self.regs),
+                      count=self.n - start, seconds=time.monotonic() - t0, shown=True,
+                      ds_si=packet, es_di=self.buffer(before))
+
+    def packet(self, before):
+        """What a call may read at DS:SI (INT 13h's disk address packet)."""
+        return self.real_mode_bytes(before["ds"], before["rsi"], PACKET_BYTES)
+
+    def buffer(self, before):
+        """What a call may have written at ES:DI (an E820 entry, say)."""
+        return self.real_mode_bytes(before["es"], before["rdi"], BUFFER_BYTES)
+
+    @staticmethod
+    def real_mode_bytes(seg, off, count):
+        gdb.execute("maint flush dcache", to_string=True)
+        lin = (seg << REAL_SEG_SHIFT) + (off & 0xffff)
+        try:
+            return bytes(gdb.selected_inferior().read_memory(lin, count)).hex()
+        except gdb.MemoryError:
+            return None
+
+    def log_lines(self):
+        # QEMU's exec log (monitor `log exec,nochain`, with `singlestep on`):
+        # one line per executed instruction, written line by line (seen on 7.2).
+        return os.path.getsize(self.exec_log) if self.exec_log else None
+
+    def executed_since(self, size0):
+        if size0 is None or not os.path.exists(self.exec_log):
+            return None
+        with open(self.exec_log, "rb") as f:
+            f.seek(size0)
+            return f.read().count(b"\n") - 1   # minus the `int` itself
+
+    @staticmethod
+    def cell(address):
+        """The VGA text cell a write hit, as row and column."""
+        if address is None:
+            return {}
+        index = (address - VGA_TEXT_PHYS) // 2
+        return dict(written=address, row=index // VGA_COLS, column=index % VGA_COLS)
+
+    @staticmethod
+    def watch_address(reply):
+        for field in reply.split(";"):
+            if field.startswith(("watch:", "T05watch:")):
+                return int(field.split(":")[1], 16)
+        return None
+
+
+def start_exec_log(path):
+    """Have QEMU count instructions (for BIOS calls run at full speed)."""
+    try:
+        ex("monitor logfile %s" % path)
+        ex("monitor singlestep on")
+        ex("monitor log exec,nochain")
+        open(path, "ab").close()
+        return path
+    except gdb.error:
+        return None
+
+
+def main():
+    env = os.environ
+    with open(env["BOOTLAB_TRACE_RECORDS"], "w", buffering=1) as out:
+        tracer = None
+        try:
+            mode.quiet += 1    # no mode messages or context display at our stops
+            ex("set disassembly-flavor intel")
+            first = gdb.Breakpoint("*0x7c00", internal=True, temporary=True)
+            _, timed_out = bounded.continue_for(LEG_TIMEOUT_S, to_string=True)
+            if timed_out or first.is_valid():
+                raise Stop("error", "the BIOS did not jump to 0x7c00 within %d s" % LEG_TIMEOUT_S)
+            out.write(json.dumps(dict(k="start", t=time.monotonic(),
+                                      symbols=codeinfo.transition_addresses())) + "\n")
+            log = start_exec_log(env["BOOTLAB_TRACE_EXECLOG"])
+            tracer = Tracer(out, env.get("BOOTLAB_TRACE_BIOS") == "1",
+                            int(env.get("BOOTLAB_TRACE_MAX", "100000")), log)
+            tracer.run()
+        except Stop as e:
+            out.write(json.dumps(dict(k="end", reason=e.reason, message=str(e),
+                                      t=time.monotonic(), empty_steps=tracer and tracer.empty_steps,
+                                      **e.extra)) + "\n")
+        except (gdb.error, gdb.GdbError) as e:
+            out.write(json.dumps(dict(k="end", reason="error", message=str(e),
+                                      t=time.monotonic())) + "\n")
+    if gdb.selected_inferior().pid:
+        ex("kill")
+
+
+main()

@@ -1,0 +1,197 @@
+"""trace.py: `make trace`, every instruction from 0x7c00 to the first write to
+VGA text memory as one annotated listing (build/trace.txt), with the mode
+changes, control-register writes and BIOS calls summed up on the terminal.
+
+It starts GDB in batch mode with the lab's extension, QEMU as GDB's child
+over a pipe (no TCP port), and debug/trace/collect.py, which steps the guest
+and writes one JSON record per instruction; this script turns the records
+into text (listing.py, summary.py, bios.py). The whole run is bounded by
+--timeout, the number of instructions by --max.
+
+Usage: trace.py [--bios] [--max N] [--timeout S] [--build DIR] [--out FILE]
+Exit status 0 when the trace reached a VGA write, 1 otherwise (one line why).
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "debug/bochs")]
+import qemuargs  # noqa: E402
+import milestones  # noqa: E402
+from bios import Describer  # noqa: E402
+from listing import (HIGHLIGHT, LEGEND, bios_line, insn_line, mode_banner, notes,  # noqa: E402
+                     stage_heading, Sources)
+from summary import Summary  # noqa: E402
+
+ELFS = ("boot16.elf", "boot32.elf", "kernel.elf")
+COLOURS = {"stage": "1", "mode": "1;33", "mark": "36", "bios": "35", "end": "1;32",
+           "fail": "1;31"}
+
+
+class TraceError(Exception):
+    pass
+
+
+def positive(text):
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive whole number, not %r" % text)
+    return value
+
+
+def run_gdb(build, image, options, records, exec_log):
+    # Relative to ROOT where it can be, as the Makefile names it.
+    if image.is_relative_to(ROOT):
+        image = image.relative_to(ROOT)
+    qemu = [qemuargs.QEMU, *qemuargs.machine_args(), *qemuargs.disk_args(image),
+            "-display", "none", "-S", "-gdb", "stdio"]
+    cmd = ["gdb", "-q", "-nx", "-batch", "-x", "debug/lab.gdb"]
+    for elf in ELFS:
+        cmd += ["-ex", "add-symbol-file %s" % (build / elf)]
+    cmd += ["-ex", qemuargs.gdb_target(qemu), "-x", str(HERE / "collect.py")]
+    env = dict(os.environ, BOOTLAB_TRACE_RECORDS=str(records), BOOTLAB_TRACE_EXECLOG=str(exec_log),
+               BOOTLAB_TRACE_BIOS="1" if options.bios else "0", BOOTLAB_TRACE_MAX=str(options.max))
+    # A session of its own: on timeout the whole group (GDB and QEMU) is killed.
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=options.timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise TraceError("no result within %d s (TRACE_TIMEOUT=); nothing was written"
+                         % options.timeout)
+    return output
+
+
+def render(records, describer):
+    """(listing lines, terminal lines with their colour, end record)."""
+    start = records[0] if records and records[0]["k"] == "start" else {"symbols": {}}
+    at = {addr: name for name, addr in start["symbols"].items()}
+    order = [n for n in milestones.NAMES if n in start["symbols"]]
+    sources, summary = Sources(), Summary()
+    full, term = [], []
+    end = None
+
+    def put(text, colour=None, show=True):
+        full.append(text)
+        if show:
+            term.append((text, colour))
+
+    for rec in records[1:]:
+        if rec["k"] == "insn":
+            name = at.get(rec["lin"])
+            if name and not rec.get("in_bios") and (
+                    not summary.stages or summary.stages[-1].name != name):
+                summary.open(name, rec["mode"], rec["t"])
+                put(stage_heading(order.index(name) + 1, len(order), name,
+                                  milestones.MEANING[name], rec), "stage")
+            summary.insn(rec)
+            marked = rec["kind"] in HIGHLIGHT or "changed" in rec
+            put(insn_line(rec, sources), "mark" if marked else None, show=marked)
+            for note in notes(rec):
+                put("   ! " + note, "mark", show=marked)
+            if "mode_after" in rec:
+                put(mode_banner((rec["mode"], rec["paging"]), rec["mode_after"]), "mode")
+        elif rec["k"] == "bios":
+            summary.bios(rec, re.match(r"INT \w+ \w+=\w+", describer.service(rec)).group(0))
+            put(bios_line(rec, describer), "bios")
+        elif rec["k"] == "end":
+            end = rec
+            summary.close(rec["t"])
+    if end is None:
+        raise TraceError("GDB ended without a result (see the GDB output above)")
+    put(end_banner(end, records), "end" if end["reason"] == "vga" else "fail")
+    put("")
+    for line in summary.lines():
+        put(line, "stage" if line.startswith("==") else None)
+    return full, term, end
+
+
+def end_banner(end, records):
+    last = next((r for r in reversed(records) if r["k"] == "insn"), None)
+    where = ""
+    if last:
+        where = " at 0x%x %s" % (last["lin"], last["sym"])
+        if last.get("file"):
+            where += " (%s:%d)" % (last["file"], last["line"])
+    if end["reason"] == "vga":
+        cell = ""
+        if end.get("written") is not None:
+            cell = " wrote 0x%x (row %d, column %d)" % (end["written"], end["row"], end["column"])
+        return "== first write to VGA text memory: instruction %d%s%s ==" % (
+            last["n"], where, cell)
+    if last:
+        return "== trace ended after instruction %d%s: %s ==" % (last["n"], where, end["message"])
+    return "== trace ended: %s ==" % end["message"]
+
+
+def shown_path(path):
+    """path relative to the current directory when it lies below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def paint(text, colour, on):
+    return "\033[%sm%s\033[0m" % (COLOURS[colour], text) if on and colour else text
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="make trace", description=__doc__.split("\n\n")[0])
+    p.add_argument("--bios", action="store_true", help="list BIOS calls instruction by instruction")
+    p.add_argument("--max", type=positive, default=100000, help="most instructions to trace")
+    p.add_argument("--timeout", type=positive, default=300, help="seconds for the whole run")
+    p.add_argument("--build", type=Path, default=ROOT / "build")
+    p.add_argument("--out", type=Path, default=None)
+    options = p.parse_args(argv)
+    options.build = options.build.resolve()
+    options.out = options.out or options.build / "trace.txt"
+    image = options.build / "bootlab.img"
+    missing = [str(f) for f in [image] + [options.build / e for e in ELFS] if not f.exists()]
+    if missing:
+        raise TraceError("missing %s: build first (make)" % ", ".join(missing))
+    with tempfile.TemporaryDirectory(prefix="bootlab-trace-") as tmp:
+        records_path = Path(tmp) / "records.jsonl"
+        output = run_gdb(options.build, image, options, records_path, Path(tmp) / "exec.log")
+        try:
+            records = [json.loads(line) for line in records_path.read_text().splitlines()]
+        except (OSError, ValueError):
+            records = []
+    if not records:
+        raise TraceError("GDB did not start the trace:\n" + output.strip()[-2000:])
+    full, term, end = render(records, Describer())
+    options.out.write_text("bootlab trace (make trace%s): every instruction from 0x7c00 to the "
+                           "first write to VGA text memory.\n%s\n\n%s\n" % (
+                               " BIOS=1" if options.bios else "", LEGEND, "\n".join(full)))
+    colour = sys.stdout.isatty() and os.environ.get("TERM") != "dumb" and "NO_COLOR" not in os.environ
+    for text, c in term:
+        print(paint(text, c, colour))
+    print("full listing (%d instructions): %s" % (
+        sum(1 for r in records if r["k"] == "insn"), shown_path(options.out)))
+    if end["reason"] != "vga":
+        raise TraceError("%s; the listing so far is in %s" % (end["message"], shown_path(options.out)))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except TraceError as e:
+        sys.stdout.flush()
+        print("trace: %s" % e, file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
