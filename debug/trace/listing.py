@@ -64,7 +64,10 @@ def insn_line(rec, sources):
 def notes(rec):
     """The '!' lines under an instruction that changed what decides the mode."""
     out = []
-    for reg, (old, new, bits) in rec.get("changed", {}).items():
+    changed = rec.get("changed", {})
+    if rec["kind"] == "far" and "cs" not in changed:
+        out.append("CS 0x%04x reloaded (far transfer, same selector)" % rec["cs"])
+    for reg, (old, new, bits) in changed.items():
         if reg == "cs":
             out.append("CS 0x%04x -> 0x%04x (far transfer: new code segment)" % (old, new))
         else:
@@ -99,9 +102,15 @@ def bios_line(call, describer):
         describer.service(call), describer.result(call), count, call["seconds"] * 1000, how)
 
 
-TIMING = re.compile(r"\d+(\.\d+)? ms\b")
+# What differs from one run of the same image to the next: host times, and
+# the BIOS's instruction counts (timer interrupts come at other moments).
+VARIES = [(re.compile(r"\d+(\.\d+)? ms\b"), "<ms>"),
+          (re.compile(r"\d+ BIOS instructions"), "<n> BIOS instructions"),
+          (re.compile(r" +\d+(\+\?)? +<ms>$"), " <n> <ms>")]   # a summary row's last columns
 
 
-def without_timings(line):
-    """The line with every 'N ms' replaced, for comparing two runs."""
-    return TIMING.sub("<ms>", line)
+def stable(line):
+    """The line with the parts that vary between runs masked, for comparing."""
+    for pattern, mask in VARIES:
+        line = pattern.sub(mask, line)
+    return line.rstrip()

@@ -7,12 +7,13 @@ from collections import Counter
 TIME_NOTE = """\
 instructions: bootlab's instructions as listed, one per line (a rep string
   instruction counts once; its iterations are in the next column).
-BIOS instructions: what QEMU executed inside the BIOS calls (counted from its
-  exec log, interrupt handlers included), or the stepped lines with BIOS=1.
-host ms: host wall-clock time this traced run spent in the stage. GDB single-
-  steps every listed instruction (about a millisecond each on a loaded
-  machine), so it measures the tracing, not the guest: untraced, QEMU boots
-  this image to the kernel's banner in about 0.1 s."""
+BIOS instr.: what QEMU executed inside the BIOS calls (counted from its exec
+  log, interrupt handlers included; it varies a little from run to run with
+  the timer interrupts), or the lines stepped with BIOS=1.
+host time: host wall-clock time this traced run spent in the stage. GDB single-
+  steps every listed instruction (0.5 to 1.5 ms each, with the host's load),
+  so it measures the tracing, not the guest: untraced, QEMU boots this image
+  to the kernel's banner in about 0.1 s."""
 
 
 class Stage:
@@ -58,9 +59,9 @@ class Summary:
             self.stages[-1].t1 = t_end
 
     def lines(self):
-        head = "%-22s %-24s %12s %10s %6s %12s %9s" % (
+        head = "%-22s %-24s %12s %10s %10s %12s %10s" % (
             "stage (from symbol)", "mode at its start", "instructions", "rep iter.",
-            "BIOS", "BIOS instr.", "host ms")
+            "BIOS calls", "BIOS instr.", "host time")
         out = ["== summary ==", head]
         total = Stage("total", "", 0)
         for s in self.stages:
@@ -79,5 +80,5 @@ class Summary:
     @staticmethod
     def _row(s):
         bios = "%d%s" % (s.bios_insns, "+?" if s.bios_unknown else "")
-        return "%-22s %-24s %12d %10d %6d %12s %9.1f" % (
+        return "%-22s %-24s %12d %10d %10d %12s %7.1f ms" % (
             s.name, s.mode, s.insns, s.iterations, s.bios_calls, bios, (s.t1 - s.t0) * 1000)

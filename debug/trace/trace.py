@@ -46,7 +46,7 @@ def positive(text):
     except ValueError:
         value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive whole number, not %r" % text)
+        raise argparse.ArgumentTypeError("%r is not a positive whole number" % text)
     return value
 
 
@@ -150,8 +150,13 @@ def paint(text, colour, on):
     return "\033[%sm%s\033[0m" % (COLOURS[colour], text) if on and colour else text
 
 
+class Options(argparse.ArgumentParser):
+    def error(self, message):
+        raise TraceError(message)    # one line, not argparse's usage block
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="make trace", description=__doc__.split("\n\n")[0])
+    p = Options(prog="make trace", description=__doc__.split("\n\n")[0])
     p.add_argument("--bios", action="store_true", help="list BIOS calls instruction by instruction")
     p.add_argument("--max", type=positive, default=100000, help="most instructions to trace")
     p.add_argument("--timeout", type=positive, default=300, help="seconds for the whole run")
