@@ -49,6 +49,9 @@ PT_LOAD, PT_NOTE = 1, 4
 PF_X = 1
 XEN_ELFNOTE_PHYS32_ENTRY = 18
 
+# ---- A PC boot sector, for the hint when a disk image is given as KERNEL= ----
+BOOT_SIGNATURE_OFF, BOOT_SIGNATURE = 510, b"\x55\xaa"
+
 
 def _u32(data, off):
     return struct.unpack_from("<I", data, off)[0]
@@ -156,7 +159,7 @@ def entry(data):
     try:
         return _entry(data)
     except (struct.error, IndexError):
-        raise Refused("its headers end before the file does: truncated?") from None
+        raise Refused("the file ends inside its own headers: truncated?") from None
 
 
 def _entry(data):
@@ -177,7 +180,8 @@ def _entry(data):
         raise Refused("an ELF%d without a Multiboot header or a PVH entry note: QEMU's "
                       "-kernel cannot boot it (it takes Multiboot version 1, a Linux "
                       "bzImage, or an ELF with a PVH note)" % (64 if data[4] == ELFCLASS64 else 32))
-    hint = "; it looks like a disk image: IMAGE=" if data[510:512] == b"\x55\xaa" else ""
+    disk = data[BOOT_SIGNATURE_OFF:BOOT_SIGNATURE_OFF + 2] == BOOT_SIGNATURE
+    hint = "; it looks like a disk image: IMAGE=" if disk else ""
     raise Refused("not a kernel QEMU's -kernel can boot: no Linux boot header (\"HdrS\" "
                   "at 0x202), no Multiboot header in its first 8192 bytes, not an ELF%s"
                   % hint)

@@ -19,10 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kernelfmt  # noqa: E402
 
+# The PC's, not bootlab's (include/bootlab.h names the same values; reading
+# it would need cpp, and IMAGE=/KERNEL= users need not have a compiler).
 SECTOR = 512
 BOOT_ADDR = 0x7c00                  # every PC BIOS loads sector 0 here
-SIGNATURE_OFF = 510
-SIGNATURE = b"\x55\xaa"             # what the BIOS checks before it jumps (0xaa55 LE)
+SIGNATURE_OFF = kernelfmt.BOOT_SIGNATURE_OFF
+SIGNATURE = kernelfmt.BOOT_SIGNATURE  # what the BIOS checks before it jumps (0xaa55 LE)
 # make splits words on blanks, the shell treats quotes and $, QEMU's -drive
 # takes ',' as a separator and "name:" as a protocol: allow none of them.
 SAFE_PATH = re.compile(r"^[\w./+-]+$")
