@@ -194,9 +194,10 @@ OWN_OPTS := $(if $(IMAGE_ARG), IMAGE=$(IMAGE_ARG))$(if $(KERNEL_ARG), KERNEL=$(K
 # bootlab's own build, only when bootlab's image is the one that boots.
 LAB_BUILD := $(if $(OWN),,all)
 # An ELF kernel carries its own symbols: they load unless SYMS= names others.
-ELF_MAGIC  := 7f 45 4c 46
-KERNEL_ELF := $(if $(KERNEL_ARG),$(if $(filter $(ELF_MAGIC),$(strip \
-	$(shell od -An -tx1 -N4 $(KERNEL_ARG) 2>/dev/null))),$(KERNEL_ARG)))
+# (ELF_MAGIC: the bytes 7f 'E' 'L' 'F' read as one little-endian word by od.)
+ELF_MAGIC  := 464c457f
+KERNEL_ELF := $(if $(KERNEL_ARG),$(if $(filter $(ELF_MAGIC),$(shell \
+	od -An -tx4 -N4 $(KERNEL_ARG) 2>/dev/null)),$(KERNEL_ARG)))
 
 # ---- Running ---------------------------------------------------------------------
 QEMU_MACHINE := $(shell sed -e 's/\#.*//' configs/qemu.args)

@@ -66,9 +66,10 @@ def _linux(data):
     high = version >= 0x200 and data[LINUX_LOADFLAGS_OFF] & LOADED_HIGH
     linear = (SETUP_HIGH if high else SETUP_LOW) + SETUP_ENTRY_OFF
     code32 = _u32(data, LINUX_CODE32_START_OFF) if high else ZIMAGE_CODE32
-    return linear, ("Linux bzImage (boot protocol %d.%02d); QEMU enters its real-mode setup "
+    return linear, ("Linux %s (boot protocol %d.%02d); QEMU enters its real-mode setup "
                     "code at %04x:0000 (linear 0x%x); its 32-bit code starts at 0x%x"
-                    % (version >> 8, version & 0xff, linear >> 4, linear, code32))
+                    % ("bzImage" if high else "zImage", version >> 8, version & 0xff,
+                       linear >> 4, linear, code32))
 
 
 def _find(data, magic, limit, step, valid):
