@@ -281,3 +281,18 @@ def test_readme_kernel_transcript(kernel_session, guests):
     lines = readme_transcript("make debug KERNEL=%s/multiboot.elf" % README_GUESTS)
     assert lines[0] == "$ make debug KERNEL=%s/multiboot.elf" % README_GUESTS
     check_transcript(lines, kernel_session, guests["multiboot.elf"].parent)
+
+
+def test_readme_refusals_are_current(guests):
+    """Each `$ make debug ...` of the README's block of refusals prints, today,
+    the very bootlab: line under it (make's own line carries a line number)."""
+    lines = readme_transcript("make debug KERNEL=%s/multiboot64.elf" % README_GUESTS)
+    pairs = [(cmd[2:], said) for cmd, said in zip(lines, lines[1:]) if cmd.startswith("$ ")]
+    assert len(pairs) >= 2, lines
+    here = str(guests["multiboot64.elf"].parent)
+    for cmd, said in pairs:
+        words = cmd.replace(README_GUESTS, here).split()
+        assert words[:2] == ["make", "debug"], cmd
+        proc = run_make("debug", *words[2:])
+        assert proc.returncode != 0
+        assert proc.stderr.replace(here, README_GUESTS).splitlines()[0] == said, proc.stderr
