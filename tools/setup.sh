@@ -17,7 +17,7 @@ packages_for() {
 	# make toolchain: Debian's upstream tarballs, a host C/C++ compiler, bison and
 	# flex (binutils' tarball has no generated ld parser), GCC's math libraries.
 	toolchain) echo binutils-source gcc-12-source build-essential bison flex \
-		libgmp-dev libmpfr-dev libmpc-dev xz-utils ;;
+		libgmp-dev libmpfr-dev libmpc-dev xz-utils patch ;;
 	all)   for g in build run debug bochs check; do packages_for "$g"; done ;;
 	*) echo "setup.sh: unknown group '$1' (build run gui debug bochs check all)" >&2; exit 2 ;;
 	esac

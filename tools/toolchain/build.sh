@@ -9,15 +9,20 @@
 #   JOBS              parallel make jobs (default: nproc)
 #
 # Sources: binutils-source (/usr/src/binutils) and gcc-12-source
-# (/usr/src/gcc-12) hold the upstream tarballs. Debian's patches are NOT
-# applied. binutils' series is about Debian's own packages (multiarch library
-# paths, the bfd soname, gold, gprof); gcc's list is chosen by debian/rules.patch
-# for Debian's native Linux compilers (distro specs, hash style, multiarch, Ada,
-# Go, libstdc++) and needs its configure scripts regenerated afterwards. None
-# of them changes code generation for a bare x86_64-elf target, so the
-# toolchain built here is plain upstream binutils 2.40 and gcc 12.2.0 - the one
-# OS-development texts describe. Its --version says "(bootlab)", which also
-# tells its objects apart from the host gcc's ("Debian 12.2.0-...").
+# (/usr/src/gcc-12) hold the upstream tarballs. Debian's patches are not
+# applied, but for one. binutils' series is about Debian's own packages
+# (multiarch library paths, the bfd soname, gold, gprof); gcc's list is chosen
+# by debian/rules.patch for Debian's native Linux compilers (distro specs, hash
+# style, multiarch, Ada, Go, libstdc++) and needs its configure scripts
+# regenerated afterwards. None of them changes code generation for a bare
+# x86_64-elf target, so what is built here is upstream binutils 2.40 and gcc
+# 12.2.0, the toolchain OS-development texts describe. The exception is
+# gcc-gfdl-build.diff: Debian's gcc tarball is "dfsg", its GFDL manuals cut
+# down, and `make install` checks doc/tm.texi against the hooks the compiler
+# has (genhooks: "No place specified to document hook ..."), which the cut
+# tm.texi.in cannot pass; Debian's patch, applied here too, turns that check
+# off. The toolchain's --version says "(bootlab)", which also tells its
+# objects apart from the host gcc's ("Debian 12.2.0-...").
 #
 # Configure flags, both packages:
 #   --target=x86_64-elf  bare ELF: no operating system, no libc, no
@@ -42,6 +47,9 @@
 #                        that links it (-lgcc) and takes interrupts is safe
 #                        (AMD64 ABI 3.2.2: interrupts write below RSP)
 #
+# Install: install-strip for the programs (cc1 is 250 MB with its debug
+# information, 33 MB without); libgcc.a keeps its debug information.
+#
 # Make: `make MAKEINFO=true` everywhere. Debian's tarballs carry no prebuilt
 # info manuals (GFDL), and the info manuals are not needed for a cross
 # compiler, so texinfo is not a build dependency.
@@ -55,7 +63,7 @@ set -eu
 
 TARGET=x86_64-elf
 # Bump when a flag above changes: the next `make toolchain` rebuilds.
-RECIPE=1
+RECIPE=2
 PREFIX=${TOOLCHAIN_PREFIX:-${XDG_DATA_HOME:-$HOME/.local/share}/bootlab/toolchain}
 WORK=${XDG_CACHE_HOME:-$HOME/.cache}/bootlab/toolchain-build
 JOBS=${JOBS:-$(nproc)}
@@ -153,6 +161,14 @@ configure() { # configure DIR ARGS...: in a fresh object directory DIR-obj
 
 in_dir() { (cd "$1" && shift && "$@"); }
 
+debian_patch() { # debian_patch DIR PATCH: Debian's patches name files src/...
+	if patch -d "$WORK/$1" -p2 -R -f -s --dry-run < "$2" > /dev/null 2>&1; then
+		echo "already applied: $2"
+	else
+		patch -d "$WORK/$1" -p2 -f < "$2"
+	fi
+}
+
 MAKE="make -j$JOBS MAKEINFO=true"
 
 phase "binutils: unpack" unpack "$BINUTILS_TAR" binutils
@@ -160,7 +176,7 @@ phase "binutils: configure" configure binutils --target=$TARGET --prefix="$PREFI
 	--with-sysroot --disable-nls --disable-werror --with-pkgversion=bootlab \
 	--disable-gdb --disable-gprof --disable-gprofng --disable-sim
 phase "binutils: make" in_dir "$WORK/binutils-obj" $MAKE
-phase "binutils: install" in_dir "$WORK/binutils-obj" $MAKE install
+phase "binutils: install" in_dir "$WORK/binutils-obj" $MAKE install-strip
 
 # gcc's configure and libgcc's build look for $TARGET-as, -ld, -ar on PATH.
 PATH=$PREFIX/bin:$PATH
@@ -168,17 +184,20 @@ CFLAGS_FOR_TARGET='-g -O2 -mno-red-zone'
 export PATH CFLAGS_FOR_TARGET
 
 phase "gcc: unpack" unpack "$GCC_TAR" gcc
+phase "gcc: Debian's gfdl patch" debian_patch gcc "$GCC_SRC/debian/patches/gcc-gfdl-build.diff"
 phase "gcc: configure" configure gcc --target=$TARGET --prefix="$PREFIX" \
 	--disable-nls --disable-werror --with-pkgversion=bootlab \
 	--enable-languages=c --without-headers --disable-lto
 phase "gcc: make all-gcc" in_dir "$WORK/gcc-obj" $MAKE all-gcc
 phase "gcc: make libgcc" in_dir "$WORK/gcc-obj" $MAKE all-target-libgcc
-phase "gcc: install" in_dir "$WORK/gcc-obj" $MAKE install-gcc install-target-libgcc
+phase "gcc: install" in_dir "$WORK/gcc-obj" $MAKE install-strip-gcc install-target-libgcc
 
 "$PREFIX/bin/$TARGET-gcc" -dumpversion > /dev/null ||
 	die "$PREFIX/bin/$TARGET-gcc does not run after installing; see $LOG"
 printf '%s\n' "$want" > "$STAMP"
 cp "$LOG" "$PREFIX/build.log"
-# The sources and object directories are ~GBs and no longer needed.
+# The sources and object directories (GBs) are no longer needed.
+tree=$(du -sh "$WORK" | cut -f1)
 find "$WORK" -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
-echo "toolchain: done in $(mmss "$T0") ($(du -sh "$PREFIX" | cut -f1) in $PREFIX; log kept as $PREFIX/build.log)"
+echo "toolchain: done in $(mmss "$T0"): $(du -sh "$PREFIX" | cut -f1) in $PREFIX (build tree of $tree removed)"
+echo "toolchain: the build now uses it (make which-cc); log kept as $PREFIX/build.log"
