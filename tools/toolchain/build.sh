@@ -64,8 +64,9 @@ set -eu
 TARGET=x86_64-elf
 # Bump when a flag above changes: the next `make toolchain` rebuilds.
 RECIPE=2
+[ -n "${HOME:-}${TOOLCHAIN_PREFIX:-}" ] || { echo "toolchain: HOME is not set: set TOOLCHAIN_PREFIX" >&2; exit 1; }
 PREFIX=${TOOLCHAIN_PREFIX:-${XDG_DATA_HOME:-$HOME/.local/share}/bootlab/toolchain}
-WORK=${XDG_CACHE_HOME:-$HOME/.cache}/bootlab/toolchain-build
+WORK=${XDG_CACHE_HOME:-${HOME:-$PREFIX}/.cache}/bootlab/toolchain-build
 JOBS=${JOBS:-$(nproc)}
 BINUTILS_SRC=/usr/src/binutils
 GCC_SRC=/usr/src/gcc-12

@@ -10,7 +10,7 @@
 # --why prints the reason instead, as one sentence.
 set -eu
 TARGET=x86_64-elf
-prefix=${TOOLCHAIN_PREFIX:-${XDG_DATA_HOME:-$HOME/.local/share}/bootlab/toolchain}
+prefix=${TOOLCHAIN_PREFIX:-${XDG_DATA_HOME:-${HOME:-/nonexistent}/.local/share}/bootlab/toolchain}
 
 # A prefix without the stamp build.sh writes last is a build still running or
 # one that failed half-way: not a toolchain yet.
