@@ -170,13 +170,21 @@ def snaps(image, tmp_path_factory):
             time.sleep(POLL)
         shots["vga_memory"] = dump.read_bytes() if dump.exists() else b""
 
+        # A stop with no prompt after it: the guest runs in the background.
+        tmux.keys("continue &")
+        shots["running"] = tmux.wait(lambda s: "running" in state(s), "the running line")
+        tmux.keys("interrupt")
+        shots["interrupted"] = tmux.wait(lambda s: "mode:" in state(s), "the state after interrupt")
+        tmux.keys("print/x $pc")   # GDB's own word on where the CPU stopped
+        shots["pc"] = tmux.wait(lambda s: re.search(r"^\$\d+ = 0x", s, re.M), "the pc")
+
         first_row = vga_text(shots["vga_memory"])[0] if shots["vga_memory"] else "?"
         tmux.keys("set bootlab color off")
         shots["plain"] = tmux.wait(lambda s: "32" not in (escapes_before(s, first_row) or {"32"}),
                                    "plain colours", color=True)
 
         tmux("resize-window", "-x", str(SMALL[0]), "-y", str(SMALL[1]))
-        tmux.keys("stepi")
+        tmux.keys("bl mode")
         shots["small"] = tmux.wait(lambda s: "rows 1-" in s and len(s.splitlines()) == SMALL[1],
                                    "the clipped windows")
         tmux("resize-window", "-x", str(COLS), "-y", str(ROWS))
@@ -262,6 +270,15 @@ def test_small_terminal_clips_without_errors(snaps):
     assert max(len(l) for l in screen.splitlines()) <= SMALL[0]
     assert re.search(r"rows 1-\d+/25 cols 1-\d+/80", screen), screen
     assert no_python_errors(screen), screen
+
+
+def test_background_run_and_interrupt(snaps):
+    assert state(snaps["running"]).strip() == "the target is running", snaps["running"]
+    # Drawn at the stop itself: no prompt came after it.
+    screen = snaps["interrupted"]
+    pc = re.search(r"^\$\d+ = (0x[0-9a-f]+) ", snaps["pc"], re.M)
+    assert pc, snaps["pc"]
+    assert re.search(r"^at:\s+%s$" % pc.group(1), state(screen), re.M), screen
 
 
 def test_no_live_target_is_one_line(snaps):

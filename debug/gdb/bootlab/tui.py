@@ -17,18 +17,19 @@ source window, `layout bootlab-asm` with its assembly window.
 The windows only arrange what the other modules decode: mode.py and regs.py
 (through the `bl mode` and `bl cr` commands), segments.py (descriptor
 attributes), state.py (hidden caches, GDTR, IDTR), phys.py and vga.py (the
-screen). They are redrawn before every prompt (about 9 ms: one `monitor info
-registers` and a 4000-byte physical read), so a stop, `bl next-mode`, `set
-$cr0 = ...` or a write to video memory shows at once. A window never raises:
+screen). They are redrawn at every stop and before every prompt (about 9 ms:
+one `monitor info registers` and a 4000-byte physical read), so a stop, `bl
+next-mode`, `set $cr0 = ...` or a write to video memory shows at once. A window never raises:
 without a stopped live target it shows one line instead, and it clips to its
 size. GDB itself refuses the layout without a terminal, in one line ("Cannot
 enable the TUI when output is not a terminal").
 """
 import re
+import time
 
 import gdb
 
-from . import phys, segments, state, vga
+from . import mode, phys, segments, state, vga
 from .sdm import EFER_LMA, VGA_COLS, VGA_ROWS, VGA_TEXT_PHYS
 
 STATE_WINDOW = "bootlab-state"
@@ -56,6 +57,8 @@ CYAN = "\x1b[36m"
 DIM = "\x1b[2m"
 
 _windows = []     # the bootlab windows GDB shows now
+_last_stop_drawn = 0.0   # time.monotonic() of the last redraw at a stop
+STOP_REDRAW_GAP_S = 0.1
 _stops = 0        # stops seen, to tell "changed since the last stop"
 # The state rows of the latest render and of the previous stop (kept here, not
 # in a window: `layout` makes new windows).
@@ -232,9 +235,15 @@ class VgaWindow(Window):
                 for line in vga.render(data, color)]
 
 
-def _count_stop(*_):
-    global _stops
+def _on_stop(*_):
+    """A stop with no prompt after it (`continue &`, then `interrupt`) must
+    draw too; a script that steps in a loop stops often, so stops draw at
+    most every STOP_REDRAW_GAP_S: the prompt after the script draws the rest."""
+    global _stops, _last_stop_drawn
     _stops += 1
+    if not mode.quiet and time.monotonic() - _last_stop_drawn >= STOP_REDRAW_GAP_S:
+        refresh()
+        _last_stop_drawn = time.monotonic()
 
 
 def refresh(*_):
@@ -252,5 +261,5 @@ def register():
     gdb.register_window_type(VGA_WINDOW, VgaWindow)
     for name, spec in LAYOUTS.items():
         gdb.execute("tui new-layout %s %s" % (name, spec), to_string=True)
-    gdb.events.stop.connect(_count_stop)
+    gdb.events.stop.connect(_on_stop)
     gdb.events.before_prompt.connect(refresh)
