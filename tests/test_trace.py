@@ -121,9 +121,9 @@ def test_every_transition_in_order_with_the_live_mode(trace, live):
     assert [list(h) for h in trace["headings"]] == live["modes"]
     # Each heading stands right above the instruction at that symbol's address.
     for name, _, _ in trace["headings"]:
-        i = next(i for i, line in enumerate(trace["lines"]) if line.startswith(f"---- [") and
-                 f"] {name}  (" in line)
-        n, _, _, lin, sym, _ = INSN.match(trace["lines"][i + 1]).groups()
+        i = next(i for i, line in enumerate(trace["lines"])
+                 if HEADING.match(line) and HEADING.match(line).group(1) == name)
+        _, _, _, lin, sym, _ = INSN.match(trace["lines"][i + 1]).groups()
         assert int(lin, 16) == live["symbols"][name] and sym == name
 
 

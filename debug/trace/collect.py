@@ -22,10 +22,11 @@ import gdb
 
 from bootlab import bounded, mode, rawstep, state
 from bootlab.regs import BIT_TABLES, bit_changes
-from bootlab.sdm import EFLAGS_VM, REAL_SEG_SHIFT, VGA_COLS, VGA_ROWS, VGA_TEXT_PHYS
+from bootlab.sdm import EFLAGS_VM, VGA_COLS, VGA_ROWS, VGA_TEXT_PHYS
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import codeinfo  # noqa: E402  (debug/trace/codeinfo.py)
+from qemu import ExecLog, ex, real_mode_bytes, shutdown_note  # noqa: E402
 
 VGA_BYTES = VGA_COLS * VGA_ROWS * 2     # one character and one attribute byte a cell
 LEG_TIMEOUT_S = 20                      # one BIOS call or rep at full speed
@@ -46,10 +47,6 @@ class Stop(Exception):
     def __init__(self, reason, message, **extra):
         super().__init__(message)
         self.reason, self.extra = reason, extra
-
-
-def ex(command):
-    return gdb.execute(command, to_string=True)
 
 
 class Tracer:
@@ -127,7 +124,12 @@ class Tracer:
             width = (1 << (8 * info.addr_size)) - 1
             rec["iterations"] = ((before["rcx"] & width) - (self.regs["rcx"] & width)) & width
         else:
-            reply = self.step()
+            try:
+                reply = self.step()
+            except Stop:
+                rec["unfinished"] = True
+                self.emit(**rec)
+                raise
         if info.kind == "int" and m.bits == 16:    # BIOS=1: stepped into the BIOS
             self.pending.append((lin + info.size, self.n, rec["t"], self.pick(before),
                                  int(info.operand, 0), self.packet(before)))
@@ -158,7 +160,10 @@ class Tracer:
         then, up to STEP_TRIES times (a `jmp $` really stays where it is)."""
         before = self.regs
         for _ in range(STEP_TRIES):
-            reply = rawstep._packet("s")
+            try:
+                reply = rawstep._packet("s")
+            except gdb.error as e:
+                raise Stop("error", shutdown_note() or "no answer to a single step (%s)" % e)
             if not reply.startswith(("T", "S")):
                 raise Stop("error", "the guest did not stop after a step (%s)" % reply[:40])
             self.regs = self.read()
@@ -186,19 +191,21 @@ class Tracer:
             raise Stop("error", "the guest did not get to 0x%x within %d s (it is at 0x%x)"
                        % (resume_at, LEG_TIMEOUT_S, lin))
         if lin != resume_at and not self.vga_watch.hit_count:
-            raise Stop("error", "expected the guest at 0x%x, it stopped at 0x%x"
-                       % (resume_at, lin))
+            raise Stop("error", shutdown_note() or "expected the guest at 0x%x, it stopped "
+                       "at 0x%x" % (resume_at, lin))
 
     def pick(self, regs):
         return {r: regs[r] for r in BIOS_REGS}
 
     def bios_call(self, resume_at, vector):
-        before, t0, lines0 = self.pick(self.regs), time.monotonic(), self.log_lines()
+        before, t0, mark = self.pick(self.regs), time.monotonic(), self.exec_log.mark()
         packet = self.packet(before)
         self.full_speed(resume_at)
+        executed = self.exec_log.lines_since(mark)
         self.emit(k="bios", vector=vector, before=before, after=self.pick(self.regs),
-                  count=self.executed_since(lines0), seconds=time.monotonic() - t0,
-                  shown=False, ds_si=packet, es_di=self.buffer(before))
+                  count=None if executed is None else executed - 1,   # less the `int`
+                  seconds=time.monotonic() - t0, shown=False, ds_si=packet,
+                  es_di=self.buffer(before))
         if self.vga_watch.hit_count:
             raise Stop("vga", "the BIOS call wrote VGA memory", lin=self.where()[0])
 
@@ -210,34 +217,15 @@ class Tracer:
                       count=self.n - start, seconds=time.monotonic() - t0, shown=True,
                       ds_si=packet, es_di=self.buffer(before))
 
-    def packet(self, before):
+    @staticmethod
+    def packet(before):
         """What a call may read at DS:SI (INT 13h's disk address packet)."""
-        return self.real_mode_bytes(before["ds"], before["rsi"], PACKET_BYTES)
-
-    def buffer(self, before):
-        """What a call may have written at ES:DI (an E820 entry, say)."""
-        return self.real_mode_bytes(before["es"], before["rdi"], BUFFER_BYTES)
+        return real_mode_bytes(before["ds"], before["rsi"], PACKET_BYTES)
 
     @staticmethod
-    def real_mode_bytes(seg, off, count):
-        gdb.execute("maint flush dcache", to_string=True)
-        lin = (seg << REAL_SEG_SHIFT) + (off & 0xffff)
-        try:
-            return bytes(gdb.selected_inferior().read_memory(lin, count)).hex()
-        except gdb.MemoryError:
-            return None
-
-    def log_lines(self):
-        # QEMU's exec log (monitor `log exec,nochain`, with `singlestep on`):
-        # one line per executed instruction, written line by line (seen on 7.2).
-        return os.path.getsize(self.exec_log) if self.exec_log else None
-
-    def executed_since(self, size0):
-        if size0 is None or not os.path.exists(self.exec_log):
-            return None
-        with open(self.exec_log, "rb") as f:
-            f.seek(size0)
-            return f.read().count(b"\n") - 1   # minus the `int` itself
+    def buffer(before):
+        """What a call may have written at ES:DI (an E820 entry, say)."""
+        return real_mode_bytes(before["es"], before["rdi"], BUFFER_BYTES)
 
     @staticmethod
     def cell(address):
@@ -255,18 +243,6 @@ class Tracer:
         return None
 
 
-def start_exec_log(path):
-    """Have QEMU count instructions (for BIOS calls run at full speed)."""
-    try:
-        ex("monitor logfile %s" % path)
-        ex("monitor singlestep on")
-        ex("monitor log exec,nochain")
-        open(path, "ab").close()
-        return path
-    except gdb.error:
-        return None
-
-
 def main():
     env = os.environ
     with open(env["BOOTLAB_TRACE_RECORDS"], "w", buffering=1) as out:
@@ -277,10 +253,11 @@ def main():
             first = gdb.Breakpoint("*0x7c00", internal=True, temporary=True)
             _, timed_out = bounded.continue_for(LEG_TIMEOUT_S, to_string=True)
             if timed_out or first.is_valid():
-                raise Stop("error", "the BIOS did not jump to 0x7c00 within %d s" % LEG_TIMEOUT_S)
+                raise Stop("error", "the BIOS did not jump to 0x7c00 within %d s (no boot "
+                           "sector? `make run` shows the BIOS's screen)" % LEG_TIMEOUT_S)
             out.write(json.dumps(dict(k="start", t=time.monotonic(),
                                       symbols=codeinfo.transition_addresses())) + "\n")
-            log = start_exec_log(env["BOOTLAB_TRACE_EXECLOG"])
+            log = ExecLog(env["BOOTLAB_TRACE_EXECLOG"])
             tracer = Tracer(out, env.get("BOOTLAB_TRACE_BIOS") == "1",
                             int(env.get("BOOTLAB_TRACE_MAX", "100000")), log)
             tracer.run()

@@ -75,6 +75,8 @@ def notes(rec):
     for table, (base, limit) in rec.get("tables", {}).items():
         if rec["asm"].startswith("l" + table.lower()):
             out.append("%sR = base 0x%x, limit 0x%x (%d bytes)" % (table, base, limit, limit + 1))
+    if rec.get("unfinished"):
+        out.append("the CPU did not finish this instruction")
     if "iterations" in rec:
         out.append("%d iterations, run at full speed" % rec["iterations"])
     return out

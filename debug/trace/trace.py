@@ -99,7 +99,7 @@ def render(records, describer):
                 put(stage_heading(order.index(name) + 1, len(order), name,
                                   milestones.MEANING[name], rec), "stage")
             summary.insn(rec)
-            marked = rec["kind"] in HIGHLIGHT or "changed" in rec
+            marked = rec["kind"] in HIGHLIGHT or "changed" in rec or "unfinished" in rec
             put(insn_line(rec, sources), "mark" if marked else None, show=marked)
             for note in notes(rec):
                 put("   ! " + note, "mark", show=marked)
@@ -114,6 +114,9 @@ def render(records, describer):
     if end is None:
         raise TraceError("GDB ended without a result (see the GDB output above)")
     put(end_banner(end, records), "end" if end["reason"] == "vga" else "fail")
+    if end.get("empty_steps"):
+        put("(QEMU answered %d single steps without executing anything; each was stepped "
+            "again)" % end["empty_steps"], show=False)
     put("")
     for line in summary.lines():
         put(line, "stage" if line.startswith("==") else None)
