@@ -166,7 +166,8 @@ def snaps(image, tmp_path_factory):
         dump = tmp / "vga.bin"
         tmux.keys(f"dump binary memory {dump} 0xb8000 {0xb8000 + VGA_BYTES:#x}")
         deadline = time.monotonic() + WAIT
-        while not (dump.exists() and dump.stat().st_size == VGA_BYTES) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (dump.exists()
+                                                   and dump.stat().st_size == VGA_BYTES):
             time.sleep(POLL)
         shots["vga_memory"] = dump.read_bytes() if dump.exists() else b""
 
