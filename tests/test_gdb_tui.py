@@ -29,10 +29,11 @@ PYTHON_ERRORS = ("Traceback", "Python Exception")
 
 
 class Tmux:
-    """A tmux server of our own (-L: its own socket), one window."""
+    """A tmux server of our own (its own socket, no configuration file)."""
 
-    def __init__(self, name):
-        self.base = ["tmux", "-L", name, "-f", "/dev/null"]
+    def __init__(self, socket):
+        self.socket = socket
+        self.base = ["tmux", "-S", str(socket), "-f", "/dev/null"]
 
     def __call__(self, *args, check=True):
         return subprocess.run(self.base + list(args), stdin=subprocess.DEVNULL,
@@ -135,7 +136,7 @@ def gdb_command(tmp):
 @pytest.fixture(scope="module")
 def snaps(image, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tui")
-    tmux = Tmux("bootlab-tui-%d" % os.getpid())
+    tmux = Tmux(tmp / "tmux.sock")
     shots, qemu = {}, []
     tmux("new-session", "-d", "-x", str(COLS), "-y", str(ROWS), "-c", str(ROOT),
          *gdb_command(tmp))
@@ -196,6 +197,7 @@ def snaps(image, tmp_path_factory):
         yield shots
     finally:
         tmux("kill-server", check=False)
+        tmux.socket.unlink(missing_ok=True)
         deadline = time.monotonic() + 10
         left = []
         while time.monotonic() < deadline:
