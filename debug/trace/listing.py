@@ -71,7 +71,8 @@ def notes(rec):
         if reg == "cs":
             out.append("CS 0x%04x -> 0x%04x (far transfer: new code segment)" % (old, new))
         else:
-            out.append("%s 0x%x -> 0x%x%s" % (reg.upper(), old, new, " (%s)" % bits if bits else ""))
+            named = " (%s)" % bits if bits else ""
+            out.append("%s 0x%x -> 0x%x%s" % (reg.upper(), old, new, named))
     for table, (base, limit) in rec.get("tables", {}).items():
         if rec["asm"].startswith("l" + table.lower()):
             out.append("%sR = base 0x%x, limit 0x%x (%d bytes)" % (table, base, limit, limit + 1))

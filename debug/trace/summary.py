@@ -73,7 +73,8 @@ class Summary:
         out.append(self._row(total))
         out.append("")
         calls = ", ".join("%s x%d" % (k, n) for k, n in self.services.items())
-        out.append("BIOS calls: %d%s" % (sum(self.services.values()), ": " + calls if calls else ""))
+        out.append("BIOS calls: %d%s" % (sum(self.services.values()),
+                                          ": " + calls if calls else ""))
         out.append(TIME_NOTE)
         return out
 

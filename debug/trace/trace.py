@@ -60,8 +60,9 @@ def run_gdb(build, image, options, records, exec_log):
     for elf in ELFS:
         cmd += ["-ex", "add-symbol-file %s" % (build / elf)]
     cmd += ["-ex", qemuargs.gdb_target(qemu), "-x", str(HERE / "collect.py")]
-    env = dict(os.environ, BOOTLAB_TRACE_RECORDS=str(records), BOOTLAB_TRACE_EXECLOG=str(exec_log),
-               BOOTLAB_TRACE_BIOS="1" if options.bios else "0", BOOTLAB_TRACE_MAX=str(options.max))
+    env = dict(os.environ, BOOTLAB_TRACE_RECORDS=str(records),
+               BOOTLAB_TRACE_EXECLOG=str(exec_log), BOOTLAB_TRACE_MAX=str(options.max),
+               BOOTLAB_TRACE_BIOS="1" if options.bios else "0")
     # A session of its own: on timeout the whole group (GDB and QEMU) is killed.
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -69,14 +70,21 @@ def run_gdb(build, image, options, records, exec_log):
     try:
         output, _ = proc.communicate(timeout=options.timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        end_group(proc)
         raise TraceError("no result within %d s (TRACE_TIMEOUT=); nothing was written"
                          % options.timeout)
+    except BaseException:    # Ctrl-C reaches only us: GDB runs in its own session
+        end_group(proc)
+        raise
     return output
 
 
-def render(records, describer):
+def end_group(proc):
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+def render(records, describer, gdb_log):
     """(listing lines, terminal lines with their colour, end record)."""
     start = records[0] if records and records[0]["k"] == "start" else {"symbols": {}}
     at = {addr: name for name, addr in start["symbols"].items()}
@@ -112,7 +120,8 @@ def render(records, describer):
             end = rec
             summary.close(rec["t"])
     if end is None:
-        raise TraceError("GDB ended without a result (see the GDB output above)")
+        raise TraceError("GDB ended before the trace did; its output is in %s"
+                         % shown_path(gdb_log))
     put(end_banner(end, records), "end" if end["reason"] == "vga" else "fail")
     if end.get("empty_steps"):
         put("(QEMU answered %d single steps without executing anything; each was stepped "
@@ -160,7 +169,8 @@ class Options(argparse.ArgumentParser):
 
 def main(argv=None):
     p = Options(prog="make trace", description=__doc__.split("\n\n")[0])
-    p.add_argument("--bios", action="store_true", help="list BIOS calls instruction by instruction")
+    p.add_argument("--bios", action="store_true",
+                   help="list BIOS calls instruction by instruction")
     p.add_argument("--max", type=positive, default=100000, help="most instructions to trace")
     p.add_argument("--timeout", type=positive, default=300, help="seconds for the whole run")
     p.add_argument("--build", type=Path, default=ROOT / "build")
@@ -179,19 +189,23 @@ def main(argv=None):
             records = [json.loads(line) for line in records_path.read_text().splitlines()]
         except (OSError, ValueError):
             records = []
+    gdb_log = options.out.with_name(options.out.stem + "-gdb.log")
+    gdb_log.write_text(output)
     if not records:
-        raise TraceError("GDB did not start the trace:\n" + output.strip()[-2000:])
-    full, term, end = render(records, Describer())
+        raise TraceError("GDB did not start the trace; its output is in %s" % shown_path(gdb_log))
+    full, term, end = render(records, Describer(), gdb_log)
     options.out.write_text("bootlab trace (make trace%s): every instruction from 0x7c00 to the "
                            "first write to VGA text memory.\n%s\n\n%s\n" % (
                                " BIOS=1" if options.bios else "", LEGEND, "\n".join(full)))
-    colour = sys.stdout.isatty() and os.environ.get("TERM") != "dumb" and "NO_COLOR" not in os.environ
+    colour = (sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+              and "NO_COLOR" not in os.environ)
     for text, c in term:
         print(paint(text, c, colour))
     print("full listing (%d instructions): %s" % (
         sum(1 for r in records if r["k"] == "insn"), shown_path(options.out)))
     if end["reason"] != "vga":
-        raise TraceError("%s; the listing so far is in %s" % (end["message"], shown_path(options.out)))
+        raise TraceError("%s; the listing so far is in %s"
+                         % (end["message"], shown_path(options.out)))
 
 
 if __name__ == "__main__":
@@ -202,4 +216,5 @@ if __name__ == "__main__":
         print("trace: %s" % e, file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
+        print("trace: interrupted", file=sys.stderr)
         sys.exit(130)
