@@ -1,0 +1,442 @@
+"""replay.py: serve a bootlab recording to GDB, over stdin/stdout.
+
+    target remote | exec setpriv --pdeathsig KILL python3 debug/rr/replay.py RRDIR
+
+GDB talks to this script as if it were QEMU's gdbstub (`-gdb stdio`); the
+script starts QEMU replaying RRDIR (written by record.py) and relays every
+packet both ways. It steps in for three things QEMU 7.2 gets wrong:
+
+  bc (reverse-continue)  QEMU's own version replays the log twice, the
+        second time from inside a timer callback, and deadlocks now and then
+        (seen here: the same reverse-continue hung 1 time in 4, then 3 in 3).
+        Here it is done with what proved reliable: `replay_seek` (load the
+        start snapshot, replay forward to an instruction count) and forward
+        execution. Seek to the start, run forward to where we were, note the
+        instruction count of every breakpoint or watchpoint stop, seek to the
+        last one. A watchpoint stops *after* the write, so the seek goes one
+        instruction further back, onto the instruction that wrote: the same
+        place GDB's reverse watchpoints stop at.
+  the ends of the log    Replaying past the last recorded instruction makes
+        QEMU exit, and seeking to instruction 0 never stops. A `replay_break`
+        at the end keeps forward execution inside the log, and neither end
+        is crossed: GDB gets a "replaylog" stop reply instead, which it
+        reports as "No more reverse-execution history."
+  bounds                 Every wait on QEMU has a time limit; a QEMU that
+        stops answering is killed (SIGKILL: after reverse execution it was
+        seen to ignore SIGTERM) and GDB is told the target is gone.
+
+Everything else (registers, memory, breakpoints, bs = reverse-stepi, which
+QEMU does reliably) passes through untouched.
+"""
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import rsp  # noqa: E402
+import rrargs  # noqa: E402
+
+# Seconds QEMU may take to answer one request. A seek or a forward scan of
+# the whole boot takes well under a second on an idle machine.
+REPLY_TIMEOUT = float(os.environ.get("BOOTLAB_RR_TIMEOUT", "60"))
+# Software and hardware breakpoints (Z0, Z1) and watchpoints (Z2-Z4).
+BREAKPOINT_KINDS = (b"0", b"1")
+# A seek (load the start snapshot, replay to a count) that takes longer than
+# this has hung (see seek()); the whole boot replays in well under a second.
+SEEK_TIMEOUT = float(os.environ.get("BOOTLAB_RR_SEEK_TIMEOUT", "5"))
+ICOUNT = re.compile(r"instruction count = (\d+)")
+STOP_THREAD = re.compile(rb"thread:[^;]*;")
+
+
+class QemuGone(Exception):
+    """QEMU exited or stopped answering; the session is over."""
+
+
+# BOOTLAB_RR_DEBUG=FILE: every packet both ways, for debugging this relay.
+_DEBUG = open(os.environ["BOOTLAB_RR_DEBUG"], "a") if os.environ.get("BOOTLAB_RR_DEBUG") else None
+
+
+def trace(direction, data):
+    if _DEBUG:
+        _DEBUG.write("%.3f %s %r\n" % (time.monotonic(), direction, data[:120]))
+        _DEBUG.flush()
+
+
+def log(text):
+    print("bootlab-rr: " + text, file=sys.stderr, flush=True)
+
+
+class Relay:
+    def __init__(self, spawn, end_icount):
+        self.spawn = spawn
+        self.qemu = spawn()
+        self.end = end_icount
+        self.from_gdb = rsp.Reader()
+        self.from_qemu = rsp.Reader()
+        self.noack = False        # after QStartNoAckMode both sides stop acking
+        self.pending = []         # QEMU items read while waiting for another
+        self.points = {}          # (kind, addr, len) -> Z packet, as GDB set them
+        self.end_armed = False    # a replay_break at the end is in place
+        self.last_thread = b"thread:p01.01;"
+        self.expect_noack = False
+        # Packets that set up protocol state (features, no-ack mode, the
+        # selected thread, QEMU's settings), latest per name: a new QEMU
+        # gets them again.
+        self.setup = {}
+
+    # ---- raw I/O ----------------------------------------------------------
+    def to_gdb(self, data, packet=True):
+        trace("relay->gdb ", data)
+        os.write(1, rsp.frame(data) if packet else data)
+
+    def to_qemu(self, data, packet=True):
+        trace("relay->qemu", data)
+        try:
+            self.qemu.stdin.write(rsp.frame(data) if packet else data)
+            self.qemu.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise QemuGone("QEMU closed its end")
+
+    def qemu_items(self, deadline, timeout=None):
+        """The next items from QEMU (waits until deadline)."""
+        if self.pending:
+            items, self.pending = self.pending, []
+            return items
+        fd = self.qemu.stdout.fileno()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise QemuGone("QEMU did not answer within %d s" % (timeout or REPLY_TIMEOUT))
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                data = os.read(fd, 65536)
+                if not data:
+                    raise QemuGone("QEMU exited")
+                items = self.from_qemu.feed(data)
+                trace("qemu->relay", data)
+                if items:
+                    return items
+
+    def qemu_packet(self, timeout=None):
+        """The next packet from QEMU (acks consumed, packets acked)."""
+        deadline = time.monotonic() + (timeout or REPLY_TIMEOUT)
+        while True:
+            items = self.qemu_items(deadline, timeout)
+            for i, (kind, data) in enumerate(items):
+                if kind == "pkt":
+                    if not self.noack:
+                        self.to_qemu(b"+", packet=False)
+                    self.pending = items[i + 1:] + self.pending
+                    return data
+
+    def request(self, data):
+        """Send our own packet to QEMU; its reply (console output skipped)."""
+        self.to_qemu(data)
+        while True:
+            reply = self.qemu_packet()
+            if not (reply.startswith(b"O") and reply != b"OK"):
+                return reply
+
+    def monitor(self, command, timeout=None):
+        """A QEMU monitor command through the gdbstub (qRcmd); its output."""
+        self.to_qemu(b"qRcmd," + rsp.hexstr(command))
+        out = b""
+        while True:
+            reply = self.qemu_packet(timeout)
+            if reply.startswith(b"O") and reply != b"OK":
+                out += bytes.fromhex(reply[1:].decode())
+            else:
+                return out.decode(errors="replace")
+
+    def icount(self):
+        m = ICOUNT.search(self.monitor("info replay"))
+        if not m:
+            raise QemuGone("QEMU is not replaying")
+        return int(m.group(1))
+
+    def wait_stop(self, timeout=None):
+        """Wait for a stop reply; console output goes on to GDB."""
+        while True:
+            reply = self.qemu_packet(timeout)
+            if rsp.is_stop_reply(reply):
+                self.remember_thread(reply)
+                return reply
+            if reply.startswith(b"O") and reply != b"OK":
+                self.to_gdb(reply)
+
+    def remember_thread(self, reply):
+        m = STOP_THREAD.search(reply)
+        if m:
+            self.last_thread = m.group(0)
+
+    # ---- replay primitives ------------------------------------------------
+    def lift_points(self):
+        """Take GDB's breakpoints and watchpoints out of QEMU (a seek must not
+        stop at them); returns what put_back() needs."""
+        points = list(self.points.values())
+        for z in points:
+            self.request(b"z" + z[1:])
+        return points
+
+    def put_back(self, points):
+        for z in points:
+            self.request(z)
+
+    def seek(self, target):
+        """Stand at instruction count target. Backwards: load the start
+        snapshot (`loadvm`; QEMU's own replay_seek does not stop while GDB
+        is attached), then forward: a replay_break and continue. loadvm was
+        seen to hang now and then right after a stop; then QEMU is replaced
+        by a fresh replay instead (restart())."""
+        now = self.icount()
+        if target == now:
+            return
+        points = self.lift_points()
+        try:
+            if target < now:
+                out = self.monitor("loadvm " + rrargs.SNAPSHOT_NAME, timeout=SEEK_TIMEOUT)
+                if "rror" in out:
+                    raise QemuGone("loadvm failed: " + out.strip())
+                now = 0
+            if target > now:
+                self.run_to(target, timeout=SEEK_TIMEOUT)
+        except QemuGone as e:
+            log("%s; starting the replay afresh" % e)
+            self.restart()
+            if target > 0:
+                self.run_to(target)
+        self.put_back(points)
+        self.end_armed = False      # loadvm and the break undid the end guard
+
+    def run_to(self, target, timeout=None):
+        self.monitor("replay_break %d" % target)
+        self.to_qemu(b"c")
+        self.wait_stop(timeout)
+
+    def restart(self):
+        """A new QEMU at instruction 0, in the protocol state GDB set up."""
+        self.qemu.kill()
+        self.qemu.wait()
+        for pipe in (self.qemu.stdin, self.qemu.stdout):
+            pipe.close()
+        self.qemu = self.spawn()
+        self.from_qemu = rsp.Reader()
+        self.pending = []
+        noack, self.noack = self.noack, False
+        for data in self.setup.values():
+            self.request(data)
+            if data == b"QStartNoAckMode":
+                self.noack = noack
+
+    def arm_end(self):
+        if not self.end_armed:
+            self.monitor("replay_break %d" % self.end)
+            self.end_armed = True
+
+    def history_end(self):
+        """The stop reply GDB reads as "No more reverse-execution history"."""
+        return b"T05" + self.last_thread + b"replaylog:;"
+
+    def step_over_breakpoints(self):
+        """Execute one instruction with our breakpoints lifted (QEMU would
+        stop again at once on the one we stand on)."""
+        bps = [z for key, z in self.points.items() if key[0] in BREAKPOINT_KINDS]
+        for z in bps:
+            self.request(b"z" + z[1:])
+        self.to_qemu(b"s")
+        self.wait_stop()
+        for z in bps:
+            self.request(z)
+
+    def reverse_continue(self):
+        """GDB's bc: back to the last breakpoint or watchpoint stop before now."""
+        now = self.icount()
+        if now == 0:
+            return self.history_end()
+        self.seek(0)
+        last = None                              # (icount to return to, stop reply)
+        while True:
+            # Forward to the next stop, but never past where we came from.
+            self.monitor("replay_break %d" % now)
+            self.to_qemu(b"c")
+            reply = self.wait_stop()
+            at = self.icount()
+            if at >= now or not reply.startswith(b"T05"):
+                break
+            watch = re.search(rb"(?:watch|rwatch|awatch):", reply)
+            last = (at - 1 if watch else at, reply)
+            if not watch:
+                self.step_over_breakpoints()
+        self.monitor("replay_delete_break")
+        if last is None:
+            self.seek(0)
+            return self.history_end()
+        self.seek(last[0])
+        return last[1]
+
+    def reverse_step(self):
+        """GDB's bs. QEMU's own is fine, except from instruction 1 (its seek
+        to 0 never stops) and at 0 (nothing before)."""
+        now = self.icount()
+        if now == 0:
+            return self.history_end()
+        if now == 1:
+            self.seek(0)
+            return b"T05" + self.last_thread
+        self.end_armed = False
+        self.to_qemu(b"bs")
+        try:
+            return self.wait_stop(SEEK_TIMEOUT)
+        except QemuGone as e:
+            log("%s; starting the replay afresh" % e)
+            points = list(self.points.values())
+            self.restart()
+            self.run_to(now - 1)
+            self.put_back(points)
+            return b"T05" + self.last_thread
+
+    # ---- the relay --------------------------------------------------------
+    def from_gdb_packet(self, data):
+        if data.startswith((b"qSupported", b"Q", b"H")):
+            name = data[:2] if data.startswith(b"H") else data.split(b":")[0].split(b"=")[0]
+            self.setup.pop(name, None)
+            self.setup[name] = data
+        if data.startswith((b"Z", b"z")):
+            fields = data[1:].split(b",")
+            key = tuple(fields[:3])
+            if data.startswith(b"Z"):
+                self.points[key] = data
+            else:
+                self.points.pop(key, None)
+        if data == b"bc":
+            self.to_gdb(self.reverse_continue())
+            return
+        if data == b"bs":
+            self.to_gdb(self.reverse_step())
+            return
+        if rsp.is_forward_resume(data) and self.end is not None:
+            if self.icount() >= self.end:
+                self.to_gdb(self.history_end())
+                return
+            self.arm_end()
+        self.expect_noack = data == b"QStartNoAckMode"
+        self.to_qemu(data)
+
+    def from_qemu_packet(self, data):
+        if rsp.is_stop_reply(data):
+            self.remember_thread(data)
+            # The replay_break at the end stops the VM like a pause (SIGINT).
+            if data.startswith((b"T02", b"S02")) and self.end is not None \
+                    and self.icount() >= self.end:
+                self.end_armed = False
+                data = self.history_end()
+        if data == b"OK" and self.expect_noack:
+            self.expect_noack = False
+            self.noack = True
+        self.to_gdb(data)
+
+    def run(self):
+        gdb_fd = 0
+        while True:
+            qemu_fd = self.qemu.stdout.fileno()     # restart() replaces QEMU
+            ready = [qemu_fd] if self.pending else \
+                select.select([gdb_fd, qemu_fd], [], [])[0]
+            if gdb_fd in ready:
+                data = os.read(gdb_fd, 65536)
+                trace("gdb->relay ", data)
+                if not data:
+                    return                       # GDB went away
+                for kind, item in self.from_gdb.feed(data):
+                    if kind == "pkt":
+                        if not self.noack:
+                            self.to_gdb(b"+", packet=False)
+                        self.from_gdb_packet(item)
+                    elif kind == "int":
+                        self.to_qemu(item, packet=False)
+                    # Acks: each side is acked by us, so theirs are dropped.
+            if qemu_fd in ready:
+                if self.pending:
+                    items, self.pending = self.pending, []
+                else:
+                    data = os.read(qemu_fd, 65536)
+                    trace("qemu->relay", data)
+                    if not data:
+                        raise QemuGone("QEMU exited")
+                    items = self.from_qemu.feed(data)
+                for kind, item in items:
+                    if kind == "pkt":
+                        if not self.noack:
+                            self.to_qemu(b"+", packet=False)
+                        self.from_qemu_packet(item)
+
+
+def private_copies(rrdir):
+    """The recording's disks, copied for this session: replaying writes to
+    them (snapshot loads), and a killed session must not spoil the recording."""
+    sessions = rrdir / "sessions"
+    sessions.mkdir(exist_ok=True)
+    for old in sessions.iterdir():                # sessions whose server died
+        if old.name.isdigit() and not Path("/proc", old.name).exists():
+            shutil.rmtree(old, ignore_errors=True)
+    mine = sessions / str(os.getpid())
+    mine.mkdir()
+    return mine
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: replay.py RRDIR (a directory written by record.py)")
+    rrdir = Path(sys.argv[1])
+    try:
+        meta = json.loads((rrdir / rrargs.META).read_text())
+    except (OSError, ValueError) as e:
+        sys.exit("bootlab-rr: no usable recording in %s (%s); run make record" % (rrdir, e))
+    session = private_copies(rrdir)
+    cmd = rrargs.PIPE_CHILD + rrargs.qemu_command("replay", rrdir / rrargs.LOG, session,
+                                                  session / "debugcon.log") + ["-S", "-gdb", "stdio"]
+    procs = []
+
+    def spawn():
+        # Each QEMU gets fresh copies of the disks: an interrupted one may
+        # have left its snapshot half loaded.
+        for name in (rrargs.DISK, rrargs.SNAPSHOTS):
+            shutil.copyfile(rrdir / name, session / name)
+        procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+        return procs[-1]
+    relay = Relay(spawn, meta.get("end_icount"))
+
+    def stop(*_):
+        relay.qemu.kill()
+        shutil.rmtree(session, ignore_errors=True)
+        os._exit(1)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, stop if sig != signal.SIGINT else signal.SIG_IGN)
+    status = 0
+    try:
+        relay.run()
+    except QemuGone as e:
+        try:
+            relay.qemu.wait(timeout=1)          # after GDB's kill it just exits
+        except subprocess.TimeoutExpired:
+            log("%s; stopping it" % e)
+            try:
+                os.write(1, rsp.frame(b"X09"))     # GDB: the program was killed
+            except OSError:
+                pass
+            status = 1
+    finally:
+        relay.qemu.kill()
+        relay.qemu.wait()
+        shutil.rmtree(session, ignore_errors=True)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
