@@ -173,10 +173,10 @@ IMAGE_ARG  := $(call from_cmdline,IMAGE)
 KERNEL_ARG := $(call from_cmdline,KERNEL)
 SYMS_ARG   := $(call from_cmdline,SYMS)
 OWN        := $(strip $(IMAGE_ARG)$(KERNEL_ARG))
-OWN_TARGETS := debug qemu-gdb gdb run help
+OWN_TARGETS := debug qemu-gdb gdb run help record debug-rr
 ifneq ($(OWN),)
 ifneq ($(filter-out $(OWN_TARGETS),$(or $(MAKECMDGOALS),all)),)
-$(error bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb or run only)
+$(error bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record or debug-rr only)
 endif
 endif
 # tools/ownimage.py checks the files when a recipe that uses OWN_STOP is
@@ -282,11 +282,6 @@ walk: setup-debug all
 
 -include debug/gdb/gdb.mk
 -include debug/bochs/bochs.mk
-# Further features, one fragment each; each adds its lines to `make help`
-# with a `help::` rule of its own.
--include debug/rr/rr.mk
--include debug/trace/trace.mk
--include tools/toolchain/toolchain.mk
 
 # ---- Tests, benchmark, setup ----------------------------------------------------
 PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider
@@ -309,7 +304,7 @@ setup:
 clean:
 	rm -rf $(B)
 
-# help:: (double colon): the fragments included above append their own lines.
+# help:: (double colon): the fragments included below append their own lines.
 help::
 	@echo 'bootlab: from 0x7c00 to the first character on screen, in a debugger.'
 	@echo
@@ -344,5 +339,11 @@ help::
 	@echo '  V=1                   show every command'
 	@echo
 	@echo 'More targets:'
+
+# Further features, one fragment each; each adds its lines to `make help`
+# with a `help::` rule of its own (after the one above).
+-include debug/rr/rr.mk
+-include debug/trace/trace.mk
+-include tools/toolchain/toolchain.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -130,6 +130,15 @@ def record(image, rrdir, seconds):
     return meta
 
 
+def is_current(image, rrdir):
+    """True when rrdir holds a recording of exactly this image."""
+    try:
+        meta = json.loads((rrdir / rrargs.META).read_text())
+        return meta["image_sha256"] == hashlib.sha256(Path(image).read_bytes()).hexdigest()
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 WHY = {
     "halted": "the CPU halted with interrupts off",
     "shutdown": "the guest reset or triple-faulted",
@@ -143,7 +152,11 @@ def main():
     ap.add_argument("rrdir", type=Path)
     ap.add_argument("--seconds", type=float, default=10,
                     help="stop recording a guest still running after this long")
+    ap.add_argument("--if-stale", action="store_true",
+                    help="keep an existing recording of this very image")
     args = ap.parse_args()
+    if args.if_stale and is_current(args.image, args.rrdir):
+        return
     try:
         meta = record(args.image, args.rrdir, args.seconds)
     except (RecordError, subprocess.SubprocessError) as e:

@@ -9,13 +9,12 @@ packet both ways. It steps in for three things QEMU 7.2 gets wrong:
   bc (reverse-continue)  QEMU's own version replays the log twice, the
         second time from inside a timer callback, and deadlocks now and then
         (seen here: the same reverse-continue hung 1 time in 4, then 3 in 3).
-        Here it is done with what proved reliable: `replay_seek` (load the
-        start snapshot, replay forward to an instruction count) and forward
-        execution. Seek to the start, run forward to where we were, note the
-        instruction count of every breakpoint or watchpoint stop, seek to the
-        last one. A watchpoint stops *after* the write, so the seek goes one
-        instruction further back, onto the instruction that wrote: the same
-        place GDB's reverse watchpoints stop at.
+        Here it is built from what proved reliable, forward replay: a fresh
+        QEMU replays from instruction 0 to where we were, noting the
+        instruction count of every breakpoint or watchpoint stop; a second
+        fresh QEMU replays to the last one. A watchpoint stops *after* the
+        write, so that goes one instruction less far: onto the instruction
+        that wrote, where GDB's reverse watchpoints stop.
   the ends of the log    Replaying past the last recorded instruction makes
         QEMU exit, and seeking to instruction 0 never stops. A `replay_break`
         at the end keeps forward execution inside the log, and neither end
@@ -25,8 +24,9 @@ packet both ways. It steps in for three things QEMU 7.2 gets wrong:
         stops answering is killed (SIGKILL: after reverse execution it was
         seen to ignore SIGTERM) and GDB is told the target is gone.
 
-Everything else (registers, memory, breakpoints, bs = reverse-stepi, which
-QEMU does reliably) passes through untouched.
+Everything else (registers, memory, breakpoints, and bs = reverse-stepi,
+which QEMU does well: a fresh replay is the fallback when it hangs) passes
+through untouched.
 """
 import json
 import os
@@ -48,9 +48,10 @@ import rrargs  # noqa: E402
 REPLY_TIMEOUT = float(os.environ.get("BOOTLAB_RR_TIMEOUT", "60"))
 # Software and hardware breakpoints (Z0, Z1) and watchpoints (Z2-Z4).
 BREAKPOINT_KINDS = (b"0", b"1")
-# A seek (load the start snapshot, replay to a count) that takes longer than
-# this has hung (see seek()); the whole boot replays in well under a second.
-SEEK_TIMEOUT = float(os.environ.get("BOOTLAB_RR_SEEK_TIMEOUT", "5"))
+# QEMU's own reverse step (load the start snapshot, replay to the count
+# before) that takes longer than this has hung: the whole boot replays in
+# well under a second.
+SEEK_TIMEOUT = float(os.environ.get("BOOTLAB_RR_SEEK_TIMEOUT", "3"))
 ICOUNT = re.compile(r"instruction count = (\d+)")
 STOP_THREAD = re.compile(rb"thread:[^;]*;")
 
@@ -178,42 +179,33 @@ class Relay:
 
     # ---- replay primitives ------------------------------------------------
     def lift_points(self):
-        """Take GDB's breakpoints and watchpoints out of QEMU (a seek must not
-        stop at them); returns what put_back() needs."""
-        points = list(self.points.values())
-        for z in points:
+        """Take GDB's breakpoints and watchpoints out of QEMU: a seek must
+        not stop at them."""
+        for z in self.points.values():
             self.request(b"z" + z[1:])
-        return points
 
     def put_back(self, points):
         for z in points:
             self.request(z)
 
     def seek(self, target):
-        """Stand at instruction count target. Backwards: load the start
-        snapshot (`loadvm`; QEMU's own replay_seek does not stop while GDB
-        is attached), then forward: a replay_break and continue. loadvm was
-        seen to hang now and then right after a stop; then QEMU is replaced
-        by a fresh replay instead (restart())."""
+        """Stand at instruction count target. Backwards means a fresh QEMU
+        replaying from instruction 0 (restart()), then forward with a
+        replay_break. (QEMU's replay_seek does not stop while GDB is attached,
+        and loading the start snapshot with `loadvm` hung about one time in
+        three right after a stop; a fresh QEMU costs about 0.2 s.)"""
         now = self.icount()
         if target == now:
             return
-        points = self.lift_points()
-        try:
-            if target < now:
-                out = self.monitor("loadvm " + rrargs.SNAPSHOT_NAME, timeout=SEEK_TIMEOUT)
-                if "rror" in out:
-                    raise QemuGone("loadvm failed: " + out.strip())
-                now = 0
-            if target > now:
-                self.run_to(target, timeout=SEEK_TIMEOUT)
-        except QemuGone as e:
-            log("%s; starting the replay afresh" % e)
+        if target < now:
             self.restart()
-            if target > 0:
-                self.run_to(target)
-        self.put_back(points)
-        self.end_armed = False      # loadvm and the break undid the end guard
+            now = 0
+        else:
+            self.lift_points()
+        if target > now:
+            self.run_to(target)
+        self.put_back(list(self.points.values()))
+        self.end_armed = False      # the break (or the new QEMU) has none
 
     def run_to(self, target, timeout=None):
         self.monitor("replay_break %d" % target)
@@ -262,18 +254,23 @@ class Relay:
             return self.history_end()
         self.seek(0)
         last = None                              # (icount to return to, stop reply)
+        # Forward to each stop, up to where we came from. A write there
+        # counts (it was the instruction before), so the run may go one
+        # instruction further, not past the end of the log.
+        limit = min(now + 1, self.end) if self.end is not None else now + 1
         while True:
-            # Forward to the next stop, but never past where we came from.
-            self.monitor("replay_break %d" % now)
+            self.monitor("replay_break %d" % limit)
             self.to_qemu(b"c")
             reply = self.wait_stop()
             at = self.icount()
-            if at >= now or not reply.startswith(b"T05"):
-                break
             watch = re.search(rb"(?:watch|rwatch|awatch):", reply)
-            last = (at - 1 if watch else at, reply)
-            if not watch:
-                self.step_over_breakpoints()
+            if watch and reply.startswith(b"T05") and at <= now:
+                last = (at - 1, reply)          # onto the writing instruction
+                continue
+            if watch or at >= now or not reply.startswith(b"T05"):
+                break
+            last = (at, reply)
+            self.step_over_breakpoints()
         self.monitor("replay_delete_break")
         if last is None:
             self.seek(0)
@@ -296,10 +293,9 @@ class Relay:
             return self.wait_stop(SEEK_TIMEOUT)
         except QemuGone as e:
             log("%s; starting the replay afresh" % e)
-            points = list(self.points.values())
             self.restart()
             self.run_to(now - 1)
-            self.put_back(points)
+            self.put_back(list(self.points.values()))
             return b"T05" + self.last_thread
 
     # ---- the relay --------------------------------------------------------

@@ -15,11 +15,12 @@ Modules, one topic each:
   stops     real-mode breakpoints when CS != 0
   context   the display at each stop, bl context
   tui       the TUI windows and `layout bootlab`
+  replay    position and direction in a recording (make debug-rr), bl replay
 """
 import gdb
 
 from . import command, context, disasm, mode, paging, phys, regs, segments, state
-from . import stops, tables, tui, vga
+from . import replay, stops, tables, tui, vga
 
 _loaded = False
 
@@ -29,7 +30,8 @@ def _on_stop(event):
     so one failure does not hide the others."""
     if mode.quiet or not state.is_live():
         return
-    for part in (stops.on_stop, lambda e: mode.check_change(),
+    # replay first: the mode messages say whether the change was seen going back.
+    for part in (stops.on_stop, replay.on_stop, lambda e: mode.check_change(),
                  lambda e: context.show_if_enabled()):
         try:
             part(event)
@@ -39,6 +41,7 @@ def _on_stop(event):
 
 def _on_exit(*_):
     mode.forget()
+    replay.forget()
     context.reset()
 
 
@@ -76,7 +79,7 @@ def load():
     for cls in (mode.ModeCommand, mode.NextModeCommand, regs.CrCommand, regs.RegsCommand,
                 segments.SegCommand, tables.GdtCommand, tables.IdtCommand,
                 paging.WalkCommand, paging.MapsCommand, phys.PhysCommand,
-                vga.VgaCommand, context.ContextCommand):
+                vga.VgaCommand, context.ContextCommand, replay.ReplayCommand):
         cls()
     mode.Messages()
     context.ContextParam()

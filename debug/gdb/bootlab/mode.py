@@ -17,7 +17,7 @@ import time
 
 import gdb
 
-from . import rawstep, state
+from . import rawstep, replay, state
 from .command import BlCommand, BlParameter
 from .sdm import (CR0_PE, CR0_PG, CR4_PAE, CR4_LA57, EFER_LMA, EFLAGS_VM,
                   DESC_L, DESC_DB)
@@ -111,13 +111,16 @@ def check_change(announce=True):
     new = current()
     old, _last = _last, new
     if announce and Messages.value:
+        # Under replay, a change seen while going back is the transition
+        # undone: say so, or "64-bit -> real" reads like a mode switch.
+        back = " (going back)" if replay.direction == "back" else ""
         if old is None:
             print("bootlab: mode %s" % new)
         else:
             if old.name != new.name:
-                print("bootlab: mode %s -> %s" % (old.name, new.name))
+                print("bootlab: mode %s -> %s%s" % (old.name, new.name, back))
             if old.paging != new.paging:
-                print("bootlab: paging %s -> %s" % (old.paging, new.paging))
+                print("bootlab: paging %s -> %s%s" % (old.paging, new.paging, back))
     return old, new
 
 
