@@ -91,6 +91,7 @@ class Relay:
         # selected thread, QEMU's settings), latest per name: a new QEMU
         # gets them again.
         self.setup = {}
+        self.resumed = None       # (packet, instruction count) of GDB's continue
 
     # ---- raw I/O ----------------------------------------------------------
     def to_gdb(self, data, packet=True):
@@ -317,16 +318,24 @@ class Relay:
         if data == b"bs":
             self.to_gdb(self.reverse_step())
             return
+        self.resumed = None
         if rsp.is_forward_resume(data) and self.end is not None:
-            if self.icount() >= self.end:
+            now = self.icount()
+            if now >= self.end:
                 self.to_gdb(self.history_end())
                 return
             self.arm_end()
+            if not re.search(rb"(^s|;s)", data):      # a continue, not a step
+                self.resumed = (data, now)
         self.expect_noack = data == b"QStartNoAckMode"
         self.to_qemu(data)
 
     def from_qemu_packet(self, data):
+        if rsp.is_stop_reply(data) and self.resumed and self.spurious(data):
+            self.to_qemu(self.resumed[0])
+            return
         if rsp.is_stop_reply(data):
+            self.resumed = None
             self.remember_thread(data)
             # The replay_break at the end stops the VM like a pause (SIGINT).
             if data.startswith((b"T02", b"S02")) and self.end is not None \
@@ -337,6 +346,13 @@ class Relay:
             self.expect_noack = False
             self.noack = True
         self.to_gdb(data)
+
+    def spurious(self, reply):
+        """After a single step that hit a watchpoint, QEMU answers the next
+        continue with a bare trap where it stands (seen with QEMU 7.2): no
+        instruction ran, nothing to report. GDB shows it as SIGTRAP."""
+        bare = re.fullmatch(rb"T05thread:[^;]*;", reply)
+        return bool(bare) and self.icount() == self.resumed[1]
 
     def run(self):
         gdb_fd = 0
@@ -397,15 +413,12 @@ def main():
     session = private_copies(rrdir)
     cmd = rrargs.PIPE_CHILD + rrargs.qemu_command("replay", rrdir / rrargs.LOG, session,
                                                   session / "debugcon.log") + ["-S", "-gdb", "stdio"]
-    procs = []
-
     def spawn():
         # Each QEMU gets fresh copies of the disks: an interrupted one may
         # have left its snapshot half loaded.
         for name in (rrargs.DISK, rrargs.SNAPSHOTS):
             shutil.copyfile(rrdir / name, session / name)
-        procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE))
-        return procs[-1]
+        return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     relay = Relay(spawn, meta.get("end_icount"))
 
     def stop(*_):
