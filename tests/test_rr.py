@@ -5,6 +5,7 @@ What is checked comes from the same replay going forward (where each
 milestone is, in which mode, at which instruction count), so the backward
 moves are held against the machine, not against constants from the code."""
 import json
+import sys
 import re
 import subprocess
 
@@ -181,3 +182,17 @@ def test_a_triple_fault_ends_the_recording(variant, tmp_path):
     meta = json.loads((tmp_path / "rr" / "recording.json").read_text())
     assert meta["ended"] == "shutdown", meta
     assert "the guest reset or triple-faulted" in proc.stdout
+
+
+def test_readme_transcript_is_todays_output(image):
+    """The README's debug-rr session, typed again today."""
+    sys.path.insert(0, str(ROOT / "lab"))
+    import transcript
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- transcript: rr -->\n```\n(.*?)^```$", text, re.M | re.S).group(1)
+    commands = [l[len("(gdb) "):] for l in block.splitlines() if l.startswith("(gdb) ")]
+    _, out = debug_rr(commands)
+    chunks = out.split("(gdb) ")[1:]
+    actual = "".join("(gdb) %s\n%s" % (c, chunks[i] if i < len(chunks) else "")
+                     for i, c in enumerate(commands))
+    assert transcript.matches(block, actual), transcript.diff(block, actual)
