@@ -247,7 +247,8 @@ QEMU_PIPE  := $(QEMU_CHILD) $(QEMU_MACHINE) $(QEMU_BOOT) $(if $(DISPLAY),,-displ
 # The BIOS has loaded the boot sector when execution reaches 0x7c00; with
 # IMAGE=/KERNEL=/SYMS=, tools/ownimage.py says where to stop.
 GDB_TO_7C00 := -ex 'thbreak *0x7c00' -ex 'continue'
-GDB_STOP     = $(if $(OWN)$(SYMS_ARG),-ex 'thbreak *$(OWN_STOP)' -ex 'continue',$(GDB_TO_7C00))
+GDB_STOP     = $(if $(OWN)$(SYMS_ARG),-ex 'thbreak *$(OWN_STOP)' -ex 'continue',$(GDB_TO_7C00)) \
+	$(if $(TUI),-ex 'layout bootlab')
 
 .PHONY: debug qemu-gdb gdb
 debug: setup-debug $(LAB_BUILD) | $(B)
@@ -336,6 +337,8 @@ help::
 	@echo '  KERNEL=file           the same with a kernel for qemu -kernel (Multiboot ELF32'
 	@echo '                        or a.out kludge, Linux bzImage, PVH ELF): stops at its entry'
 	@echo '  SYMS="a.elf b.elf@0x7c00"  symbol files for GDB; FILE@OFFSET moves the addresses'
+	@echo '  TUI=1                 debug, gdb, debug-rr: open in the TUI, layout bootlab'
+	@echo '                        (source, CPU state, VGA screen; README "A TUI layout")'
 	@echo '  V=1                   show every command'
 	@echo
 	@echo 'More targets:'
