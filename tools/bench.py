@@ -4,6 +4,7 @@
 Each row is measured here, on this machine, against the figure the lab aims
 for. Times are wall-clock; boot and debug rows are the median of several runs.
 """
+import re
 import shlex
 import statistics
 import subprocess
@@ -102,7 +103,38 @@ def extension_rows():
     ]
 
 
-EXTRA_ROWS = [("walk", walk_rows), ("extension", extension_rows), ("bochs", bochs_rows)]  # other parts of the lab append (name, function) pairs
+def trace_rows():
+    t, proc = timed(["make", "-s", "trace"], cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"bench: make trace failed:\n{proc.stdout}{proc.stderr}")
+    listed = sum(1 for l in (BUILD / "trace.txt").read_text().splitlines()
+                 if re.match(r"\s*\d+\s", l))
+    return [("make trace, 0x7c00 to the first VGA write", f"{t:.2f} s", "<= 5 s"),
+            ("  instructions listed per second", f"{listed / t:.0f} /s", "")]
+
+
+def rr_rows():
+    """make record, then one replay session: to kmain, back to 0x7c00."""
+    record, proc = timed(["python3", "debug/rr/record.py", "build/bootlab.img", "build/rr"],
+                         cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"bench: make record failed:\n{proc.stderr}")
+    rr = ["gdb", "-q", "-nx", "-batch", "-x", "debug/lab.gdb",
+          "-ex", "add-symbol-file build/boot16.elf", "-ex", "add-symbol-file build/kernel.elf",
+          "-ex", "target remote | exec python3 debug/rr/replay.py build/rr"]
+    to_kmain = ["-ex", "break kmain", "-ex", "continue"]
+    fwd = median_time(rr + to_kmain + ["-ex", "kill"], cwd=ROOT,
+                      check=lambda p: "Breakpoint 1, kmain" in p.stdout)
+    back = median_time(rr + to_kmain + ["-ex", "break *0x7c00", "-ex", "reverse-continue",
+                                        "-ex", "kill"], cwd=ROOT,
+                       check=lambda p: "Breakpoint 2, boot_start" in p.stdout)
+    return [("make record (one boot, recorded)", f"{record:.2f} s", "<= 3 s"),
+            (f"replay to kmain (median of {RUNS})", f"{fwd:.2f} s", "<= 1 s"),
+            ("  + reverse-continue kmain -> 0x7c00", f"{back - fwd:.2f} s", "<= 1 s")]
+
+
+EXTRA_ROWS = [("walk", walk_rows), ("extension", extension_rows), ("bochs", bochs_rows),
+              ("trace", trace_rows), ("rr", rr_rows)]  # other parts of the lab append (name, function) pairs
 
 
 def main():
