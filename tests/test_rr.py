@@ -196,3 +196,19 @@ def test_readme_transcript_is_todays_output(image):
     actual = "".join("(gdb) %s\n%s" % (c, chunks[i] if i < len(chunks) else "")
                      for i, c in enumerate(commands))
     assert transcript.matches(block, actual), transcript.diff(block, actual)
+
+
+def test_debug_rr_on_someone_elses_image(tmp_path):
+    """IMAGE=: a boot sector the test builds (tests/guests), recorded and
+    replayed with its own symbols; reverse-stepi from its halt goes back."""
+    sys.path.insert(0, str(ROOT / "tests" / "guests"))
+    import own
+    g = own.build(tmp_path)
+    parts, out = debug_rr([mark("end"), "continue", mark("back"), "reverse-stepi", "bl mode",
+                           "info symbol $pc"],
+                          f"B={tmp_path}/b", f"IMAGE={g['bootsector.img']}",
+                          f"SYMS={g['bootsector-at-0.elf']}@0x7c00")
+    assert "bootlab: recorded" in out and "ended: the CPU halted" in out, out
+    assert "No more reverse-execution history." in parts["end"], out
+    assert "real" in parts["back"] and "in section" in parts["back"], parts["back"]
+    assert not (tmp_path / "b" / "bootlab.img").exists()
