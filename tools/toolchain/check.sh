@@ -19,8 +19,9 @@ gcc=${cross}gcc ld=${cross}ld
 "$gcc" --version > /dev/null 2>&1 || fail "$gcc does not run"
 # "x86_64-elf-gcc (bootlab) 12.2.0" -> "GCC: (bootlab) 12.2.0", what this gcc
 # writes into .comment.
-ident=$("$gcc" --version | head -n 1 | sed 's/^[^ ]* //')
-echo "check-toolchain: CC = $gcc: $ident"
+version=$("$gcc" --version | head -n 1)
+ident=${version#* }
+echo "check-toolchain: CC = $gcc: $version"
 echo "check-toolchain: LD = $ld: $("$ld" --version | head -n 1)"
 
 rm -rf "$b"
@@ -51,4 +52,4 @@ echo "check-toolchain: booting $b/bootlab.img headless (at most 60 s)"
 status=0
 timeout 60 make --no-print-directory -s B="$b" CROSS="$cross" run-headless || status=$?
 [ $status -eq 0 ] || fail "the image built by $gcc did not boot to debug_exit (status $status)"
-echo "check-toolchain: PASS: built by $ident, booted to debug_exit (QEMU status 33)"
+echo "check-toolchain: PASS: built by $version, booted to debug_exit (QEMU status 33)"
