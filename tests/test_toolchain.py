@@ -157,3 +157,17 @@ def test_check_toolchain_without_a_cross_compiler(fakes, cross, message):
                           stdin=subprocess.DEVNULL)
     assert proc.returncode != 0
     assert proc.stderr.splitlines()[0] == f"check-toolchain: FAIL: {message}"
+
+
+def test_check_toolchain_notices_objects_from_another_compiler(fakes, tmp_path):
+    """The fake on PATH calls itself x86_64-elf-gcc (fake on PATH) but its
+    objects are the host gcc's: check-toolchain must say so, by name."""
+    proc = subprocess.run(["make", "-s", "--no-print-directory", "check-toolchain",
+                           f"B={tmp_path}", f"CROSS={fakes}/onpath/{TARGET}-"],
+                          cwd=ROOT, env=env_for(fakes), capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode != 0
+    vendor = HOST_GCC.split(" ", 1)[1]
+    assert proc.stderr.splitlines()[0] == (
+        f"check-toolchain: FAIL: {tmp_path}/toolchain-check/kernel/console.o: "
+        f".comment says 'GCC: {vendor}', expected 'GCC: (fake on PATH) 12.2.0'")
