@@ -45,6 +45,7 @@ check-toolchain: setup-run
 	@tools/toolchain/check.sh '$(TOOLCHAIN_CHECK_B)' '$(CROSS)'
 
 help::
-	@echo '  toolchain        build an x86_64-elf binutils+gcc into $$TOOLCHAIN_PREFIX (once; ~30 min)'
-	@echo '  check-toolchain  build the kernel with that gcc, check its objects, boot it'
-	@echo '  which-cc         show the compiler and linker the build uses, and why'
+	@echo '  toolchain      build an x86_64-elf gcc + binutils once (~15 min; README "A cross compiler")'
+	@echo '                 into $${TOOLCHAIN_PREFIX:-~/.local/share/bootlab/toolchain}; the build then uses it'
+	@echo '  check-toolchain  build the image with it in $(TOOLCHAIN_CHECK_B), check the objects, boot it'
+	@echo '  which-cc       the compiler and linker the build uses, and why'
