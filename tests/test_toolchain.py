@@ -171,3 +171,25 @@ def test_check_toolchain_notices_objects_from_another_compiler(fakes, tmp_path):
     assert proc.stderr.splitlines()[0] == (
         f"check-toolchain: FAIL: {tmp_path}/toolchain-check/kernel/console.o: "
         f".comment says 'GCC: {vendor}', expected 'GCC: (fake on PATH) 12.2.0'")
+
+
+def test_readme_which_cc_transcript_is_current(tmp_path):
+    """README's `make which-cc` block, printed today for a toolchain (a fake
+    with the real one's --version) in the prefix the README shows."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"^\$ make which-cc\n(.*?)^```", readme, re.M | re.S)[1]
+    shown = re.search(r"^CROSS = '(.*)/bin/", block, re.M)[1]
+    prefix = tmp_path / "toolchain"
+    bindir = prefix / "bin"
+    bindir.mkdir(parents=True)
+    for tool, version in (("gcc", f"{TARGET}-gcc (bootlab) 12.2.0"),
+                          ("ld", "GNU ld (bootlab) 2.40")):
+        (bindir / f"{TARGET}-{tool}").write_text(f"#!/bin/sh\necho '{version}'\n")
+        (bindir / f"{TARGET}-{tool}").chmod(0o755)
+    (prefix / STAMP).write_text("fake\n")
+    env = env_for(tmp_path, prefix=prefix)
+    env["XDG_DATA_HOME"] = str(tmp_path)
+    proc = subprocess.run(["make", "-s", "--no-print-directory", "which-cc"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert proc.stdout.replace(str(prefix), shown) == block
