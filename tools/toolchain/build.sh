@@ -25,8 +25,8 @@
 # objects apart from the host gcc's ("Debian 12.2.0-...").
 #
 # Configure flags, both packages:
-#   --target=x86_64-elf  bare ELF: no operating system, no libc, no
-#                        Linux-specific defaults (PIE, stack protector, ...)
+#   --target=x86_64-elf  bare ELF: no operating system, no libc, none of the
+#                        host compiler's Linux defaults (PIE, __linux__, ...)
 #   --prefix=PREFIX      per-user install; nothing lands in /usr
 #   --with-sysroot       binutils: accept --sysroot, with no default one
 #                        (there are no target libraries to look for)
@@ -45,7 +45,9 @@
 #   CFLAGS_FOR_TARGET=-g -O2 -mno-red-zone
 #                        libgcc is compiled without the red zone, so a kernel
 #                        that links it (-lgcc) and takes interrupts is safe
-#                        (AMD64 ABI 3.2.2: interrupts write below RSP)
+#                        (System V AMD64 ABI 3.2.2, "The Red Zone": the
+#                        128 bytes below RSP; an interrupt taken without a
+#                        stack switch pushes its frame right there)
 #
 # Install: install-strip for the programs (cc1 is 250 MB with its debug
 # information, 33 MB without); libgcc.a keeps its debug information.
@@ -108,6 +110,9 @@ if built; then
 	echo "toolchain: built meanwhile by the other run; nothing to do"
 	exit 0
 fi
+# An older toolchain in PREFIX is about to be overwritten: until this build
+# writes the stamp again, detect.sh must not pick a half-replaced one.
+rm -f "$STAMP"
 # A build tree left by other versions or flags is useless: start afresh.
 if [ "$(cat "$WORK/recipe" 2>/dev/null)" != "$want" ]; then
 	find "$WORK" -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
