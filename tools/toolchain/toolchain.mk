@@ -1,9 +1,9 @@
 # toolchain.mk (included by the Makefile): a true x86_64-elf cross compiler.
 #
 #   make toolchain        build binutils + gcc (C only) from Debian's source
-#                         packages into $(TOOLCHAIN_PREFIX) (tools/toolchain/build.sh)
-#   make check-toolchain  build the kernel with it in $(B)/toolchain-check and
-#                         boot that image headless
+#                         packages into $TOOLCHAIN_PREFIX (tools/toolchain/build.sh)
+#   make check-toolchain  build the image with it in $(B)/toolchain-check, check
+#                         its objects and boot it headless (tools/toolchain/check.sh)
 #   make which-cc         which compiler and linker this build uses, and why
 #
 # The Makefile's CROSS comes from tools/toolchain/detect.sh, which knows the
@@ -37,9 +37,8 @@ $(TOOLCHAIN_ID): FORCE | $(B)
 	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 $(call obj,$(KERNEL_C)) $(ELFS) $(B)/boot16.ld $(B)/boot32.ld $(B)/kernel.ld: $(TOOLCHAIN_ID)
 
-# The check builds in its own directory with the toolchain's prefix named
-# explicitly (CROSS=...), so it tests that toolchain even when another
-# x86_64-elf-gcc is on PATH, and leaves $(B) alone.
+# The check takes the cross toolchain the build would use (CROSS= names
+# another) and builds in a directory of its own, leaving $(B) alone.
 TOOLCHAIN_CHECK_B := $(B)/toolchain-check
 check-toolchain: setup-run
 	@tools/toolchain/check.sh '$(TOOLCHAIN_CHECK_B)' '$(CROSS)'
