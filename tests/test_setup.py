@@ -47,4 +47,4 @@ def test_unknown_group_is_one_line(tmp_path):
     proc = run_setup(tmp_path, 1000, "everything")
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("setup.sh: unknown group 'everything' "
-                                   "(build run gui debug bochs check all)")
+                                   "(build run gui debug bochs check toolchain all)")

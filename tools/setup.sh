@@ -19,7 +19,7 @@ packages_for() {
 	toolchain) echo binutils-source gcc-12-source build-essential bison flex \
 		libgmp-dev libmpfr-dev libmpc-dev xz-utils patch ;;
 	all)   for g in build run debug bochs check; do packages_for "$g"; done ;;
-	*) echo "setup.sh: unknown group '$1' (build run gui debug bochs check all)" >&2; exit 2 ;;
+	*) echo "setup.sh: unknown group '$1' (build run gui debug bochs check toolchain all)" >&2; exit 2 ;;
 	esac
 }
 
