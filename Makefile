@@ -329,7 +329,7 @@ help::
 	@echo 'Options:'
 	@echo '  FAULT=de|bp|ud|gp|pf  kernel raises this exception after the banner'
 	@echo '  BUG=name              build a lab bug hunt: gdt-limit lm-selector no-pdpte'
-	@echo '                        a20-reset stage2-sectors vga-cell (lab/README.md)'
+	@echo '                        a20-reset stage2-sectors vga-cell e820-stack (lab/README.md)'
 	@echo '  OPT=-O2               C optimisation (default -O0)'
 	@echo '  CROSS=prefix-         toolchain prefix (now: "$(CROSS)"; make which-cc says why)'
 	@echo '  IMAGE=disk.img        debug, qemu-gdb/gdb, run: boot this raw disk image instead,'

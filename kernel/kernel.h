@@ -4,9 +4,13 @@
 
 #include <stdint.h>
 #include "bootinfo.h"
+#include "config.h"
 
 void kmain(const struct boot_info *info) __attribute__((noreturn));
 void trigger_configured_fault(void);
 void debug_exit(uint8_t status) __attribute__((noreturn));
+#ifdef BUG_E820_STACK
+void report_largest_usable(const struct boot_info *info); // lab bug (lab/19)
+#endif
 
 #endif

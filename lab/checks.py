@@ -579,3 +579,87 @@ def ex18(g):
              "the same word in the default build (step 3)")
     g.word("bug18.first_writer", 2, lambda: s["where"].split()[0],
            "the function that first writes cell 0 (step 4, the watchpoint)")
+
+
+# ---- 19. Bug hunt with time travel -------------------------------------------------
+
+def first_int(out, sym, routine, vector):
+    """Linear address of the first `int vector` in a real-mode routine, found
+    in the build's bytes (boot16.bin is loaded at the boot sector's address)."""
+    base = const("BOOT_SECTOR_ADDR")
+    code = (out / "boot16.bin").read_bytes()
+    return base + code.index(bytes([0xcd, vector]), sym[routine] - base)
+
+
+# Run inside GDB from the `int` instruction: single-step (into the BIOS)
+# until the dword at ES:DI changes; the last instruction stepped is the
+# writer. Stepping, not a watchpoint: a watchpoint stops *after* the write,
+# and x86 code cannot be decoded backwards to find the instruction before.
+WRITER_SCRIPT = """set bootlab context off
+set $bl19_target = (unsigned int *) ($es * 16 + $di)
+set $bl19_old = *$bl19_target
+set $bl19_steps = 0
+while *$bl19_target == $bl19_old && $bl19_steps < {limit}
+  set $bl19_writer = $bl_pc()
+  set $bl19_cs = $cs
+  stepi
+  set $bl19_steps = $bl19_steps + 1
+end
+"""
+WRITER_STEP_LIMIT = 5000
+
+
+@exercise(19, "Bug hunt: BUG=e820-stack (time travel)")
+def ex19(g):
+    out = build(BUG="e820-stack")
+    sym = symbols(out)
+    # At its first instruction, $sp is largest_usable's return-address slot.
+    slot = "*(unsigned long long *)$bl19_slot"
+    s = session(g, out, [["run", "entry", f"*{sym['largest_usable']}"], ["eval", "slot", "$sp"],
+                         ["gdb", "mark", "set $bl19_slot = $sp"], ["eval", "ret", slot],
+                         ["gdb", "watch", f"watch -l {slot}"], ["cont", "write"],
+                         ["eval", "written", slot], ["eval", "index", "i"],
+                         ["gdb", "unwatch", "delete"],
+                         ["run", "panic", "exception_handler"], ["eval", "rip", "f->rip"]], "ex19")
+    bios = {}
+
+    def index():
+        reached(s, "entry", "largest_usable")
+        if s["written"] == s["ret"]:
+            raise Wrong("nothing overwrote largest_usable's return address in the bug build")
+        return s["index"]
+
+    def writer(name):
+        """From the (index+1)-th `int 0x15` of read_e820 (the one that
+        returns that map entry), step to the BIOS instruction that writes it."""
+        if not bios:
+            skip = index()
+            at = first_int(out, sym, "read_e820", const("BIOS_SYSTEM_INT"))
+            script = out / "bug19-bios-writer.gdb"
+            script.write_text(WRITER_SCRIPT.format(limit=WRITER_STEP_LIMIT))
+            bios.update(facts=session(g, out, [
+                ["gdb", "bp", f"hbreak *{at:#x}"], ["gdb", "skip", f"ignore $bpnum {skip}"],
+                ["cont", "int"], ["eval", "pc", "$pc"], ["eval", "di", "$di"],
+                ["gdb", "clear", "delete"], ["source", "step", str(script)],
+                ["eval", "changed", "*$bl19_target != $bl19_old"],
+                ["eval", "writer", "$bl19_writer"], ["eval", "cs", "$bl19_cs"]], "ex19-bios"))
+        b = bios["facts"]
+        if b["pc"] != first_int(out, sym, "read_e820", const("BIOS_SYSTEM_INT")):
+            raise Wrong("the machine did not stop at read_e820's `int 0x15`")
+        if name != "di" and (b["step"]["error"] or not b["changed"]):
+            raise Wrong("stepping from that `int 0x15` never saw the map entry written")
+        return b[name]
+
+    g.number("bug19.fault_rip", 1, lambda: reached(s, "panic", "exception_handler") and s["rip"],
+             "the RIP of the panic screen (step 1)")
+    g.number("bug19.slot", 2, lambda: reached(s, "entry", "largest_usable") and s["slot"],
+             "$sp at the `ret` that jumped to the bad address (step 2, `x/gx $sp`)")
+    g.number("bug19.return_address", 2, lambda: reached(s, "entry", "largest_usable") and s["ret"],
+             "what the slot held before the bad write: the watchpoint's `New value` going "
+             "back (step 3)")
+    g.number("bug19.index", 1, index, "`i` at the write the watchpoint stops on (step 3, `p i`)")
+    g.number("bug19.bios_writer", 2, lambda: writer("writer"),
+             "the linear address of the instruction that wrote the map entry (step 4: the "
+             "context line's `linear`, or `p/x $bl_pc()`)")
+    g.number("bug19.bios_cs", 1, lambda: writer("cs"), "CS at that instruction (step 4)")
+    g.number("bug19.di_at_int", 1, lambda: writer("di"), "DI at the `int 0x15` (step 4, `p/x $di`)")

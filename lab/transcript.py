@@ -7,6 +7,7 @@ to reproduce it:
 
     <!-- transcript: make debug -->              GDB at 0x7c00, as `make debug`
     <!-- transcript: make BUG=gdt-limit debug -->  the same on a bug build
+    <!-- transcript: make BUG=e820-stack debug-rr -->  a replay (make debug-rr)
     <!-- transcript: shell -->                   `$ command` lines, run by sh
 
 In a GDB transcript every `(gdb) COMMAND` line is typed at the prompt, in
@@ -32,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"^<!-- transcript: (.+?) -->\n```[a-z]*\n(.*?)^```$", re.M | re.S)
 LIMIT_S = 30
+GDB_TARGETS = ("debug", "debug-rr")
 
 
 class Block:
@@ -53,9 +55,15 @@ class Block:
 
     def make_options(self):
         words = self.how.split()
-        if words[0] != "make" or words[-1] != "debug":
-            raise ValueError(f"{self}: a GDB transcript is `make [OPTION=VALUE...] debug`")
+        if words[0] != "make" or words[-1] not in GDB_TARGETS:
+            raise ValueError(f"{self}: a GDB transcript is `make [OPTION=VALUE...] debug` "
+                             "(or debug-rr)")
         return words[1:-1]
+
+    @property
+    def target(self):
+        """The make target that starts GDB: debug, or debug-rr for a replay."""
+        return self.how.split()[-1] if self.kind == "gdb" else None
 
 
 def blocks(path):
@@ -90,6 +98,17 @@ def prepare(block_list, tmp):
                                   for b in block_list if build_dir_for(b, tmp)}):
         subprocess.run(["make", "-s", f"B={b_dir}", *options], cwd=ROOT, env=clean_env(),
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=LIMIT_S)
+    # make debug-rr records first when its recording (B/rr) is missing or
+    # stale. Record each variant once here, so that replay blocks run side by
+    # side share one recording instead of writing it at the same time. (The
+    # default build's build/rr is left to make debug-rr: `make record` would
+    # replace it under other sessions that may be replaying it.)
+    for b_dir, options in sorted({(build_dir_for(b, tmp), variant_options(b))
+                                  for b in block_list if b.target == "debug-rr"
+                                  and build_dir_for(b, tmp)}):
+        subprocess.run(["make", "-s", f"B={b_dir}", *options, "record"], cwd=ROOT,
+                       env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=LIMIT_S)
 
 
 def run(block, build_dir=None):
@@ -108,7 +127,7 @@ def run(block, build_dir=None):
             out.append(f"$ {cmd}\n{text}")
         return "".join(out)
     args = ["make", "-s", *(["B=" + str(build_dir)] if build_dir else []), *block.make_options(),
-            "debug"]
+            block.target]
     commands = block.commands()
     chunks = bounded(args, "\n".join(commands + ["quit"]) + "\n").split("(gdb) ")[1:]
     return "".join(f"(gdb) {cmd}\n{chunks[i] if i < len(chunks) else ''}"

@@ -3,6 +3,7 @@ text says, the default build is byte-for-byte what it is without the bug
 blocks, and an unknown name is refused in one line."""
 import re
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -10,9 +11,11 @@ import pytest
 from conftest import EXIT_FAILURE, EXIT_SUCCESS, ROOT, gdb_batch, make, run_qemu, vga_text
 
 sys.path.insert(0, str(ROOT / "lab"))
+import checks  # noqa: E402,F401  (registers the exercises)
 import gradelib  # noqa: E402
 
-BUGS = ["gdt-limit", "lm-selector", "no-pdpte", "a20-reset", "stage2-sectors", "vga-cell"]
+BUGS = ["gdt-limit", "lm-selector", "no-pdpte", "a20-reset", "stage2-sectors", "vga-cell",
+        "e820-stack"]
 
 
 def nm(build, name):
@@ -99,3 +102,83 @@ def test_vga_cell_bug_garbles_only_the_screen(variant, tmp_path):
     cells = dump.read_bytes()
     assert cells[0:2] == bytes([0x0a, ord("b")]), "attribute where the character belongs"
     assert not vga_text(cells)[0].startswith("bootlab")
+
+
+# ---- 19: e820-stack, the time-travel hunt ----------------------------------------
+
+def panic_fields(text):
+    return {k: int(v, 16) for k, v in re.findall(
+        r"(RIP|CR2 \(faulting address\)|RSP)[:=] ?0x([0-9a-f]+)", text)}
+
+
+def test_e820_stack_bug_returns_into_a_memory_map_value(variant, tmp_path):
+    """The copy overruns its 4-entry array; the function returns to an E820
+    base address, where no code is: a #PF on the fetch, far from the cause."""
+    build = variant(BUG="e820-stack")
+    status, out = run_qemu(build / "bootlab.img", tmp_path)
+    assert status == EXIT_FAILURE
+    entries = int(re.search(r"E820 memory map, (\d+) entries", out).group(1))
+    bases = [int(b, 16) for b in re.findall(r"^  ([0-9a-f]{16}) - ", out, re.M)]
+    assert len(bases) == entries > 4, "more entries than the bug's array holds"
+    assert "KERNEL PANIC: CPU exception 14, #PF" in out
+    f = panic_fields(out)
+    assert f["RIP"] == f["CR2 (faulting address)"] in bases
+    assert "largest usable range" not in out, "the function never returned to its caller"
+
+
+def int_after(elf, routine, vector):
+    """Address of the first `int vector` after routine's label (objdump)."""
+    listing = subprocess.check_output(["objdump", "-d", "-M", "i8086", str(elf)], text=True)
+    body = listing[listing.index(f"<{routine}>:"):]
+    return int(re.search(rf"^\s*([0-9a-f]+):\s+cd {vector:02x}", body, re.M).group(1), 16)
+
+
+MARK = "@@"
+
+
+def printed(text):
+    """The values GDB's print commands showed in text, in order."""
+    return re.findall(r"^(?:\(gdb\) )*\$\d+ = (.+)$", text, re.M)
+
+
+def test_e820_stack_hunt_in_a_replay_finds_the_graders_answers(tmp_path):
+    """Lab 19 the learner's way (make debug-rr, commands typed into GDB) on the
+    grader's own bug build: the values found going back from the crash are
+    the ones the grader computes from plain forward GDB sessions."""
+    from test_lab_grade import Oracle
+    oracle = Oracle(tmp_path)
+    gradelib.EXERCISES[19][1](oracle)
+    truth = {k.split(".")[1]: int(v, 16) for k, v in oracle.truth.items()}
+    assert len(truth) == 7, oracle.results
+    out = gradelib.build(BUG="e820-stack")
+    int15 = int_after(out / "boot16.elf", "read_e820", gradelib.const("BIOS_SYSTEM_INT"))
+
+    def mark(name):
+        return f"echo {MARK}{name}\\n"
+    cmds = ["delete", "continue", mark("end"), "bl replay",
+            "break isr_14", "reverse-continue", "reverse-stepi", mark("ret"),
+            "x/i $pc", "p/x $sp", "x/gx $sp",
+            "watch -l *(long *)$sp", mark("write"), "reverse-continue", "p i",
+            "delete", "watch -l *(int *)&info->e820_map[i].base", mark("bios"),
+            "reverse-continue", "bl mode", "p/x $cs", "p/x $bl_pc()",
+            "delete", f"break *{int15:#x}", mark("int"), "reverse-continue", "p/x $di",
+            "kill", "quit"]
+    proc = subprocess.run(["make", "-s", f"B={out}", f"RR_DIR={tmp_path / 'rr'}",
+                           "BUG=e820-stack", "debug-rr"], cwd=ROOT, capture_output=True,
+                          text=True, input="\n".join(cmds) + "\n", timeout=120)
+    text = proc.stdout + proc.stderr
+    part = dict(chunk.partition("\n")[::2] for chunk in text.split(MARK)[1:])
+    assert "halted" in (tmp_path / "rr/recording.json").read_text(), "the recording ends at the panic"
+    assert re.search(r"instruction \d+", part["end"]), text
+    ret = part["ret"]
+    assert re.search(r"=> 0x[0-9a-f]+ <largest_usable\+\d+>:\s+retq", ret), ret
+    assert printed(ret) == [hex(truth["slot"])]
+    assert re.search(rf":\s+{truth['fault_rip']:#018x}", ret), ret
+    write = part["write"]
+    assert re.search(rf"New value = {truth['return_address']}\n.* in copy_map ", write), write
+    assert printed(write) == [str(truth["index"])]
+    bios = part["bios"]
+    assert "mode 64-bit -> real (going back)" in bios
+    assert re.search(r"^(?:\(gdb\) )*mode:\s+real$", bios, re.M), bios
+    assert printed(bios) == [hex(truth["bios_cs"]), hex(truth["bios_writer"])]
+    assert printed(part["int"]) == [hex(truth["di_at_int"])], part["int"]

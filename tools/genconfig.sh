@@ -8,7 +8,7 @@
 set -eu
 out=$1 fault=$2 bug=${3:-}
 faults="de bp ud gp pf"
-bugs="gdt-limit lm-selector no-pdpte a20-reset stage2-sectors vga-cell"
+bugs="gdt-limit lm-selector no-pdpte a20-reset stage2-sectors vga-cell e820-stack"
 case "$fault" in
 	""|de|bp|ud|gp|pf) ;;
 	*) echo "error: FAULT=$fault is not one of: $faults" >&2; exit 1 ;;
