@@ -29,12 +29,14 @@ which-cc:
 # What the build was compiled and linked with: rewritten only when it changes
 # (CROSS=, PATH, a new make toolchain), and the C objects, the generated
 # linker scripts and the links depend on it, so switching compilers rebuilds
-# them and nothing else.
+# them and nothing else. (A temporary name of its own per make: several
+# makes on one build directory at once must not share it.)
 TOOLCHAIN_ID := $(B)/gen/toolchain.id
 $(TOOLCHAIN_ID): FORCE | $(B)
 	$(Q)mkdir -p $(@D)
-	$(Q)for tool in $(CC) $(LD); do command -v $$tool; $$tool --version | head -n 1; done > $@.tmp
-	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+	$(Q)tmp=$@.tmp.$$$$; \
+	for tool in $(CC) $(LD); do command -v $$tool; $$tool --version | head -n 1; done > $$tmp; \
+	if cmp -s $$tmp $@; then rm $$tmp; else mv $$tmp $@; fi
 $(call obj,$(KERNEL_C)) $(ELFS) $(B)/boot16.ld $(B)/boot32.ld $(B)/kernel.ld: $(TOOLCHAIN_ID)
 
 # The check takes the cross toolchain the build would use (CROSS= names
