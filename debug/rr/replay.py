@@ -52,6 +52,11 @@ BREAKPOINT_KINDS = (b"0", b"1")
 # before) that takes longer than this has hung: the whole boot replays in
 # well under a second.
 SEEK_TIMEOUT = float(os.environ.get("BOOTLAB_RR_SEEK_TIMEOUT", "3"))
+# Stop replies name a signal in GDB's own numbering (gdb/signals.def), two
+# hex digits after T: a breakpoint, watchpoint or step is SIGTRAP; a VM
+# paused from outside (QEMU's replay_break) is SIGINT.
+STOP_TRAP = b"T%02x" % 5      # GDB_SIGNAL_TRAP
+STOP_INT = b"T%02x" % 2       # GDB_SIGNAL_INT
 ICOUNT = re.compile(r"instruction count = (\d+)")
 STOP_THREAD = re.compile(rb"thread:[^;]*;")
 
@@ -235,7 +240,7 @@ class Relay:
 
     def history_end(self):
         """The stop reply GDB reads as "No more reverse-execution history"."""
-        return b"T05" + self.last_thread + b"replaylog:;"
+        return STOP_TRAP + self.last_thread + b"replaylog:;"
 
     def step_over_breakpoints(self):
         """Execute one instruction with our breakpoints lifted (QEMU would
@@ -265,10 +270,10 @@ class Relay:
             reply = self.wait_stop()
             at = self.icount()
             watch = re.search(rb"(?:watch|rwatch|awatch):", reply)
-            if watch and reply.startswith(b"T05") and at <= now:
+            if watch and reply.startswith(STOP_TRAP) and at <= now:
                 last = (at - 1, reply)          # onto the writing instruction
                 continue
-            if watch or at >= now or not reply.startswith(b"T05"):
+            if watch or at >= now or not reply.startswith(STOP_TRAP):
                 break
             last = (at, reply)
             self.step_over_breakpoints()
@@ -287,7 +292,7 @@ class Relay:
             return self.history_end()
         if now == 1:
             self.seek(0)
-            return b"T05" + self.last_thread
+            return STOP_TRAP + self.last_thread
         self.end_armed = False
         self.to_qemu(b"bs")
         try:
@@ -297,7 +302,7 @@ class Relay:
             self.restart()
             self.run_to(now - 1)
             self.put_back(list(self.points.values()))
-            return b"T05" + self.last_thread
+            return STOP_TRAP + self.last_thread
 
     # ---- the relay --------------------------------------------------------
     def from_gdb_packet(self, data):
@@ -338,7 +343,7 @@ class Relay:
             self.resumed = None
             self.remember_thread(data)
             # The replay_break at the end stops the VM like a pause (SIGINT).
-            if data.startswith((b"T02", b"S02")) and self.end is not None \
+            if data.startswith((STOP_INT, b"S" + STOP_INT[1:])) and self.end is not None \
                     and self.icount() >= self.end:
                 self.end_armed = False
                 data = self.history_end()
@@ -351,7 +356,7 @@ class Relay:
         """After a single step that hit a watchpoint, QEMU answers the next
         continue with a bare trap where it stands (seen with QEMU 7.2): no
         instruction ran, nothing to report. GDB shows it as SIGTRAP."""
-        bare = re.fullmatch(rb"T05thread:[^;]*;", reply)
+        bare = re.fullmatch(re.escape(STOP_TRAP) + rb"thread:[^;]*;", reply)
         return bool(bare) and self.icount() == self.resumed[1]
 
     def run(self):
