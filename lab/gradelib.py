@@ -212,13 +212,17 @@ def mode_name(info):
 # ---- Answers ---------------------------------------------------------------------
 
 def read_answers(path=ANSWERS):
+    return parse_answers(path.read_text()) if path.exists() else {}
+
+
+def parse_answers(text):
+    """{key: value} of the `key: value` lines ('#' starts a comment)."""
     answers = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            line = line.split("#", 1)[0].strip()
-            if ":" in line:
-                key, value = line.split(":", 1)
-                answers[key.strip()] = value.strip()
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if ":" in line:
+            key, value = line.split(":", 1)
+            answers[key.strip()] = value.strip()
     return answers
 
 

@@ -50,6 +50,26 @@ def gdb_batch(commands, image=IMAGE, timeout=30, symbols=True, qemu_extra=()):
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
 
+def committed(relpath):
+    """A file as the checkout's HEAD holds it: what ships, whatever a learner
+    has since written into the working tree (lab/answers.txt, lab/scripts/)."""
+    return subprocess.run(["git", "show", f"HEAD:{relpath}"], cwd=ROOT, check=True,
+                          capture_output=True, text=True, timeout=30).stdout
+
+
+def committed_tree(relpath, into):
+    """Copy the files git holds under relpath (HEAD) into the directory
+    `into`; returns the paths written."""
+    names = subprocess.run(["git", "ls-tree", "--name-only", f"HEAD:{relpath}"], cwd=ROOT,
+                           check=True, capture_output=True, text=True, timeout=30).stdout.split()
+    into.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        (into / name).write_text(committed(f"{relpath}/{name}"))
+        paths.append(into / name)
+    return paths
+
+
 def make(*args, cwd=ROOT, check=True, timeout=120):
     proc = subprocess.run(["make", "-s", *args], cwd=cwd, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)

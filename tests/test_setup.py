@@ -38,13 +38,13 @@ def test_not_root_prints_the_exact_command(tmp_path):
 def test_root_installs_without_asking(tmp_path):
     proc = run_setup(tmp_path, 0, "debug")
     assert proc.returncode == 0, proc.stderr
-    assert "installing missing Debian packages: gdb python3-capstone qemu-system-x86" in proc.stdout
+    assert "installing missing Debian packages: gdb python3-capstone qemu-system-x86 qemu-utils" in proc.stdout
     assert (tmp_path / "apt.log").read_text().splitlines() == [
-        "apt-get install -y -q --no-install-recommends gdb python3-capstone qemu-system-x86"]
+        "apt-get install -y -q --no-install-recommends gdb python3-capstone qemu-system-x86 qemu-utils"]
 
 
 def test_unknown_group_is_one_line(tmp_path):
     proc = run_setup(tmp_path, 1000, "everything")
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("setup.sh: unknown group 'everything' "
-                                   "(build run gui debug bochs check toolchain all)")
+                                   "(build run gui debug bochs check fresh toolchain all)")

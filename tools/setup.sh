@@ -1,9 +1,12 @@
 #!/bin/sh
-# setup.sh [--install] GROUP...: make sure the Debian packages a group of make
-# targets needs are installed. Missing packages are installed when we run as
-# root (apt-get, non-interactive); otherwise the exact command is printed and
-# we fail. Groups: build run debug bochs check toolchain all (all leaves out
-# toolchain: only `make toolchain` needs it).
+# setup.sh GROUP...: make sure the Debian packages a group of make targets
+# needs are installed. Missing packages are installed when we run as root
+# (apt-get, non-interactive); otherwise the exact command is printed and we
+# fail. Groups: build run gui debug bochs check fresh toolchain all (all
+# leaves out toolchain and fresh: only `make toolchain` and `make
+# check-fresh` need them).
+# setup.sh --list GROUP...: print the packages of the groups, one a line
+# (tests/test_dependencies.py checks every program the code runs against it).
 set -eu
 
 packages_for() {
@@ -11,21 +14,28 @@ packages_for() {
 	build) echo nasm gcc binutils make ;;
 	run)   echo qemu-system-x86 ;;
 	gui)   echo qemu-system-gui ;;
-	debug) echo qemu-system-x86 gdb python3-capstone ;;
+	# qemu-utils: qemu-img, which make record needs (qemu-system-x86 does
+	# not pull it in with --no-install-recommends).
+	debug) echo qemu-system-x86 qemu-utils gdb python3-capstone ;;
 	bochs) echo bochs bochsbios vgabios bochs-term bochs-x ;;
 	check) echo python3 python3-pytest tmux ;;
+	# make check-fresh: a minimal Debian 12 built with debootstrap.
+	fresh) echo debootstrap ;;
 	# make toolchain: Debian's upstream tarballs, a host C/C++ compiler, bison and
 	# flex (binutils' tarball has no generated ld parser), GCC's math libraries.
 	toolchain) echo binutils-source gcc-12-source build-essential bison flex \
 		libgmp-dev libmpfr-dev libmpc-dev xz-utils patch ;;
 	all)   for g in build run debug bochs check; do packages_for "$g"; done ;;
-	*) echo "setup.sh: unknown group '$1' (build run gui debug bochs check toolchain all)" >&2; exit 2 ;;
+	*) echo "setup.sh: unknown group '$1' (build run gui debug bochs check fresh toolchain all)" >&2; exit 2 ;;
 	esac
 }
 
-[ $# -gt 0 ] || { echo "usage: setup.sh GROUP..." >&2; exit 2; }
+list=
+[ "${1:-}" = --list ] && { list=1; shift; }
+[ $# -gt 0 ] || { echo "usage: setup.sh [--list] GROUP..." >&2; exit 2; }
 for g in "$@"; do packages_for "$g" > /dev/null || exit 2; done
 wanted=$(for g in "$@"; do packages_for "$g"; done | tr ' ' '\n' | sort -u)
+[ -n "$list" ] && { echo "$wanted"; exit 0; }
 
 # One dpkg-query for all: "NAME install ok installed" for each present package.
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' $wanted 2>/dev/null |
