@@ -56,7 +56,7 @@ CPPLDS    := $(CC) -E -P -x c -undef -Iinclude
 BOOT16_SRC := boot/boot.asm boot/stage2.asm boot/a20.asm boot/e820.asm \
 	boot/cpuid.asm boot/gdt.asm boot/pmode.asm
 BOOT32_SRC := boot/pm32.asm boot/paging.asm boot/lmode.asm
-KERNEL_ASM := boot/entry64.asm kernel/isr.asm
+KERNEL_ASM := kernel/entry64.asm kernel/isr.asm
 KERNEL_C   := $(sort $(wildcard kernel/*.c))
 
 obj = $(patsubst %,$(B)/%.o,$(basename $(1)))
@@ -66,7 +66,9 @@ KERNEL_OBJ := $(call obj,$(KERNEL_ASM) $(KERNEL_C))
 
 ELFS := $(B)/boot16.elf $(B)/boot32.elf $(B)/kernel.elf
 IMG  := $(B)/bootlab.img
-GEN  := $(B)/gen/bootlab.inc $(B)/gen/config.h $(B)/gen/config.inc
+GEN  := $(B)/gen/bootlab.inc $(B)/gen/x86.inc $(B)/gen/config.h $(B)/gen/config.inc
+# Made by a pattern rule, yet kept: make would delete them as intermediate.
+.SECONDARY: $(B)/gen/bootlab.inc $(B)/gen/x86.inc
 
 # ---- The image -----------------------------------------------------------------
 .PHONY: all
@@ -85,7 +87,7 @@ $(B)/%.bin: $(B)/%.elf
 $(B)/boot16.elf: $(BOOT16_OBJ) $(B)/boot16.ld $(B)/boot32.elf
 	$(Q)tools/sizecheck.sh "boot sector" \
 		$$($(SIZE) -A $(B)/boot/boot.o | awk '$$1 == ".boot" { print $$2 }') \
-		$$(tools/const.sh BOOT_CODE_MAX)
+		$$($(PYTHON) -m bootlab.header include/bootlab.h BOOT_CODE_MAX)
 	$(call say,LD,$@)
 	$(Q)$(LD) $(LDFLAGS) -m elf_i386 -T $(B)/boot16.ld -R $(B)/boot32.elf \
 		-o $@ $(BOOT16_OBJ)
@@ -98,9 +100,9 @@ $(B)/kernel.elf: $(KERNEL_OBJ) $(B)/kernel.ld
 	$(call say,LD,$@)
 	$(Q)$(LD) $(LDFLAGS) -m elf_x86_64 -T $(B)/kernel.ld -o $@ $(KERNEL_OBJ)
 
-$(B)/%.ld: boot/%.ld.S include/bootlab.h | $(B)
+$(B)/%.ld: boot/%.ld.S include/bootlab.h include/x86.h | $(B)
 	$(Q)$(CPPLDS) $< -o $@
-$(B)/kernel.ld: kernel/kernel.ld.S include/bootlab.h | $(B)
+$(B)/kernel.ld: kernel/kernel.ld.S include/bootlab.h include/x86.h | $(B)
 	$(Q)$(CPPLDS) $< -o $@
 
 # ---- Objects -------------------------------------------------------------------
@@ -112,8 +114,7 @@ $(B)/boot/boot.o: private NASMDEFS = -DKERNEL_SECTORS=$$(( ($$(stat -c %s $(B)/k
 $(B)/boot/%.o: boot/%.asm $(GEN) | setup-build
 	$(call say,NASM,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(NASM) -f $(if $(filter boot/entry64.asm,$<),elf64,elf32) $(NASMFLAGS) \
-		$(NASMDEFS) -MD $(@:.o=.d) -MP -o $@ $<
+	$(Q)$(NASM) -f elf32 $(NASMFLAGS) $(NASMDEFS) -MD $(@:.o=.d) -MP -o $@ $<
 
 $(B)/kernel/%.o: kernel/%.asm $(GEN) | setup-build
 	$(call say,NASM,$@)
@@ -125,8 +126,8 @@ $(B)/kernel/%.o: kernel/%.c $(GEN) | setup-build
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-# One header, two languages: NASM reads a translation of bootlab.h.
-$(B)/gen/bootlab.inc: include/bootlab.h tools/h2inc.sh | $(B)
+# One header, two languages: NASM reads a translation of each header.
+$(B)/gen/%.inc: include/%.h tools/h2inc.sh | $(B)
 	$(Q)mkdir -p $(@D)
 	$(Q)tools/h2inc.sh $< > $@
 
@@ -167,11 +168,11 @@ FORCE:
 # make debug IMAGE=disk.img | KERNEL=file [SYMS="a.elf b.elf@0x7c00"]: the same
 # session on a system bootlab knows nothing about, with none of bootlab's
 # symbols and without building bootlab. Taken from make's command line only:
-# CI systems often export an IMAGE or KERNEL variable of their own.
+# CI systems often export an IMAGE or KERNEL variable of their own. So are
+# the machine's options: APPEND= INITRD= CPU= MEM= SMP= QEMU_ARGS=.
 from_cmdline = $(if $(filter command line,$(origin $(1))),$($(1)))
 IMAGE_ARG  := $(call from_cmdline,IMAGE)
 KERNEL_ARG := $(call from_cmdline,KERNEL)
-SYMS_ARG   := $(call from_cmdline,SYMS)
 OWN        := $(strip $(IMAGE_ARG)$(KERNEL_ARG))
 OWN_TARGETS := debug qemu-gdb gdb run help record debug-rr
 ifneq ($(OWN),)
@@ -179,125 +180,81 @@ ifneq ($(filter-out $(OWN_TARGETS),$(or $(MAKECMDGOALS),all)),)
 $(error bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record or debug-rr only)
 endif
 endif
-# tools/ownimage.py checks the files when a recipe that uses OWN_STOP is
-# expanded, before any of it runs: a wrong file gets its one-line complaint
-# and make stops with nothing started. Otherwise it prints where GDB stops:
-# 0x7c00 for a disk, the entry point of a kernel. OWN_CHECKED runs the same
-# check where the address is not needed (it expands to nothing).
-OWN_STOP = $(shell $(PYTHON) tools/ownimage.py --image '$(IMAGE_ARG)' \
-	--kernel '$(KERNEL_ARG)' --syms '$(SYMS_ARG)')$(if \
-	$(filter-out 0,$(.SHELLSTATUS)),$(error nothing started))
-OWN_CHECKED = $(if $(OWN)$(SYMS_ARG),$(if $(OWN_STOP),))
-# The same options again, for the second terminal of qemu-gdb.
-OWN_OPTS := $(if $(IMAGE_ARG), IMAGE=$(IMAGE_ARG))$(if $(KERNEL_ARG), KERNEL=$(KERNEL_ARG))$(if \
-	$(SYMS_ARG), SYMS='$(SYMS_ARG)')
 # bootlab's own build, only when bootlab's image is the one that boots.
 LAB_BUILD := $(if $(OWN),,all)
-# An ELF kernel carries its own symbols: they load unless SYMS= names others.
-# (ELF_MAGIC: the bytes 7f 'E' 'L' 'F' read as one little-endian word by od.)
-ELF_MAGIC  := 464c457f
-KERNEL_ELF := $(if $(KERNEL_ARG),$(if $(filter $(ELF_MAGIC),$(shell \
-	od -An -tx4 -N4 $(KERNEL_ARG) 2>/dev/null)),$(KERNEL_ARG)))
+
+# The Python side (python3 -m bootlab.cli) reads make's options from the
+# environment: exported variables reach it verbatim, so paths with blanks,
+# quotes or commas need no quoting here (bootlab.own.check reads the files).
+export BOOTLAB_BUILD     := $(B)
+export BOOTLAB_IMAGE     := $(IMAGE_ARG)
+export BOOTLAB_KERNEL    := $(KERNEL_ARG)
+export BOOTLAB_SYMS      := $(call from_cmdline,SYMS)
+export BOOTLAB_APPEND    := $(call from_cmdline,APPEND)
+export BOOTLAB_INITRD    := $(call from_cmdline,INITRD)
+export BOOTLAB_CPU       := $(call from_cmdline,CPU)
+export BOOTLAB_MEM       := $(call from_cmdline,MEM)
+export BOOTLAB_SMP       := $(call from_cmdline,SMP)
+export BOOTLAB_QEMU_ARGS := $(call from_cmdline,QEMU_ARGS)
+export BOOTLAB_TUI       := $(TUI)
+export BOOTLAB_PORT      := $(GDBPORT)
+BOOTLAB := $(PYTHON) -m bootlab.cli
 
 # ---- Running ---------------------------------------------------------------------
-QEMU_MACHINE := $(shell sed -e 's/\#.*//' configs/qemu.args)
-# snapshot=on: writes go to a temporary overlay, so runs never change the
-# image and any number of them (make debug, make walk, tests) can share it.
-qemu_disk    = -drive file=$(1),format=raw,if=ide,snapshot=on
-QEMU_DISK    := $(call qemu_disk,$(IMG))
-# What the PC boots: a disk (bootlab's or IMAGE=), or with KERNEL= a kernel
-# that QEMU's own loader (-kernel) enters directly, with no disk at all.
-QEMU_BOOT    := $(if $(KERNEL_ARG),-kernel $(KERNEL_ARG),$(call qemu_disk,$(or $(IMAGE_ARG),$(IMG))))
+.PHONY: run run-headless
 # A window when there is an X display, else the VGA text screen in this
 # terminal (Esc then 2 for QEMU's monitor, type `quit` there to leave).
-QEMU_DISPLAY := $(if $(DISPLAY),,-display curses)
-
-.PHONY: run run-headless
 run: setup-run $(if $(DISPLAY),setup-gui) $(LAB_BUILD) | $(B)
-	@$(OWN_CHECKED)echo "bootlab: debug console (port 0xE9) -> $(B)/debugcon.log"
-	$(QEMU) $(QEMU_MACHINE) $(QEMU_BOOT) $(QEMU_DISPLAY) -debugcon file:$(B)/debugcon.log
+	@$(BOOTLAB) run
 
 # Boot without a screen: the debug console on stdout, QEMU exits with the
 # kernel's status (33 = success) through isa-debug-exit.
 run-headless: setup-run all
-	$(QEMU) $(QEMU_MACHINE) $(QEMU_DISK) -display none -debugcon stdio \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04; \
-		status=$$?; [ $$status -eq 33 ] || { echo "bootlab: guest exit status $$status (33 = success)"; exit 1; }
+	@$(PYTHON) -m bootlab.qemu.run "$$BOOTLAB_BUILD/bootlab.img"
 
 # ---- Debugging with GDB ------------------------------------------------------
-# `make debug`: QEMU runs as GDB's child over a pipe (-gdb stdio): no TCP port
-# at all, nothing to collide with, and QEMU ends when GDB quits. -S keeps the
-# CPU paused at the reset vector until GDB says continue.
-GDB        := gdb
-# One symbol file per CPU mode (none with IMAGE=/KERNEL=), then SYMS=.
-# add-symbol-file, not `file`: `file` on a 32-bit ELF would fix GDB's
-# architecture to i386, and the 64-bit target description QEMU sends would
-# then be refused. FILE@OFFSET moves the file's addresses by OFFSET (-o), for
-# code that runs at another address than the one it was linked for.
-GDB_SYMS   := $(if $(OWN),,$(ELFS)) $(or $(SYMS_ARG),$(KERNEL_ELF))
-add_sym    = -ex 'add-symbol-file $(word 1,$(subst @, ,$(1)))$(if \
-	$(word 2,$(subst @, ,$(1))), -o $(word 2,$(subst @, ,$(1))))'
-GDB_SETUP  := -q -nx -x debug/lab.gdb $(foreach s,$(GDB_SYMS),$(call add_sym,$(s))) \
-	-ex 'set history filename $(B)/.gdb_history' -ex 'set history save on'
-# setpriv --pdeathsig: a QEMU whose GDB exits without `kill` (while the guest
-# is paused, say) is ended with it instead of lingering.
-QEMU_CHILD := setpriv --pdeathsig KILL $(QEMU)
-QEMU_PIPE  := $(QEMU_CHILD) $(QEMU_MACHINE) $(QEMU_BOOT) $(if $(DISPLAY),,-display none) \
-	-debugcon file:$(B)/debugcon.log -S -gdb stdio
-# The BIOS has loaded the boot sector when execution reaches 0x7c00; with
-# IMAGE=/KERNEL=/SYMS=, tools/ownimage.py says where to stop.
-GDB_TO_7C00 := -ex 'thbreak *0x7c00' -ex 'continue'
-GDB_STOP     = $(if $(OWN)$(SYMS_ARG),-ex 'thbreak *$(OWN_STOP)' -ex 'continue',$(GDB_TO_7C00)) \
-	$(if $(TUI),-ex 'layout bootlab')
-
+# `make debug`: QEMU paused at the reset vector (-S) with its gdbstub on a
+# loopback port the kernel picks, GDB attached and stopped at 0x7c00 (or at
+# the kernel's entry with KERNEL=); QEMU's messages go to $(B)/qemu.log.
+# Ctrl-C stops the guest in GDB; quitting GDB ends QEMU (bootlab/session.py).
 .PHONY: debug qemu-gdb gdb
 debug: setup-debug $(LAB_BUILD) | $(B)
-	$(GDB) $(GDB_SETUP) -ex 'target remote | exec $(QEMU_PIPE)' $(GDB_STOP)
+	@$(BOOTLAB) debug
 
-# The two-terminal form: QEMU listens on loopback only (never -s, which binds
-# every interface), on a port derived from the user id.
+# The two-terminal form: QEMU listens on 127.0.0.1 only (never -s, which
+# binds every interface), on a port derived from the user id (GDBPORT=N).
 qemu-gdb: setup-debug $(LAB_BUILD) | $(B)
-	@$(OWN_CHECKED)port=$$(tools/gdbport.sh) && \
-	echo "bootlab: QEMU is paused at the reset vector, gdbstub on 127.0.0.1:$$port." && \
-	echo "bootlab: in another terminal, run: make gdb$(OWN_OPTS)" && \
-	$(QEMU) $(QEMU_MACHINE) $(QEMU_BOOT) $(QEMU_DISPLAY) \
-		-debugcon file:$(B)/debugcon.log -S -gdb tcp:127.0.0.1:$$port
+	@$(BOOTLAB) qemu-gdb
 
 gdb: setup-debug | $(B)
-	$(GDB) $(GDB_SETUP) -ex "target remote 127.0.0.1:$${GDBPORT:-$$(( 26000 + $$(id -u) % 5000 ))}" $(GDB_STOP)
+	@$(BOOTLAB) gdb
 
-# `make walk`: the scripted tour. No isa-debug-exit here: the guest halts at
-# the end, so the screen can still be read. The transcript is written as it
-# goes, so a run that fails or hangs leaves what it saw; `timeout` bounds the
-# whole run on top of walk.py's per-leg limit.
-QEMU_WALK := $(QEMU_CHILD) $(QEMU_MACHINE) $(QEMU_DISK) -display none \
-	-debugcon file:$(B)/walk-debugcon.log -S -gdb stdio
+# `make tour`: the scripted tour of every transition (bootlab/tour.py); the
+# transcript is written as it goes, so a run that fails leaves what it saw.
+.PHONY: tour
+tour: setup-debug all
+	@$(BOOTLAB) tour
 
-.PHONY: walk
-walk: setup-debug all
-	@timeout 120 $(GDB) -batch $(GDB_SETUP) \
-		-ex 'target remote | exec $(QEMU_WALK)' -x debug/walk.py > $(B)/walk.txt 2>&1; \
-	status=$$?; cat $(B)/walk.txt; \
-	if [ $$status -ne 0 ]; then echo "bootlab: walk failed (status $$status), transcript in $(B)/walk.txt"; exit 1; fi; \
-	echo "bootlab: transcript in $(B)/walk.txt"
-
--include debug/gdb/gdb.mk
--include debug/bochs/bochs.mk
+include mk/bochs.mk
 
 # ---- Tests, benchmark, setup ----------------------------------------------------
 PYTEST := $(PYTHON) -m pytest -q -p no:cacheprovider
 
-.PHONY: check bench setup clean help
+.PHONY: check unit bench setup clean help
 check: setup-all all
 	$(PYTEST) tests
 
-# The lab's grader (lab/grade.py): every exercise's checker, or only EX=N.
+# The core's unit tests alone: recorded states, no emulator, a few seconds.
+unit:
+	$(PYTEST) tests/unit
+
+# The lab's grader (bootlab/lab/grade.py): every exercise's checker, or only EX=N.
 .PHONY: grade
 grade: setup-debug all
-	$(PYTHON) lab/grade.py $(if $(EX),--ex $(EX))
+	@$(PYTHON) -m bootlab.lab.grade $(if $(EX),--ex '$(EX)')
 
 bench: setup-all all
-	$(PYTHON) tools/bench.py
+	@$(PYTHON) -m bootlab.bench
 
 setup:
 	tools/setup.sh all
@@ -345,8 +302,8 @@ help::
 
 # Further features, one fragment each; each adds its lines to `make help`
 # with a `help::` rule of its own (after the one above).
--include debug/rr/rr.mk
--include debug/trace/trace.mk
--include tools/toolchain/toolchain.mk
+include mk/rr.mk
+include mk/trace.mk
+include tools/toolchain/toolchain.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -142,8 +142,6 @@ disk_error:
 global boot_fail
 boot_fail:
     call print
-global boot_halt
-boot_halt:
     mov al, DEBUG_EXIT_FAILURE ; QEMU with isa-debug-exit quits here
     out PORT_DEBUG_EXIT, al
 .stop:

@@ -11,26 +11,27 @@
 bits 16
 section .data16 progbits alloc noexec write
 
-FLAT_LIMIT equ 0xfffff         ; 2^20 units of 4 KiB (SEG_GRAN4K) = 4 GiB
-CODE equ SEG_PRESENT | SEG_DPL0 | SEG_CODE_DATA | SEG_EXEC | SEG_RW
-DATA equ SEG_PRESENT | SEG_DPL0 | SEG_CODE_DATA | SEG_RW
+FLAT_LIMIT equ DESC_LIMIT_MAX  ; 2^20 units of 4 KiB (DESC_G) = 4 GiB
+; Ring 0 (DPL 0: no DESC_DPL bits), present, code/data (S); code readable.
+CODE equ DESC_P | DESC_S | DESC_TYPE_CODE | DESC_TYPE_RW | DESC_G
+DATA equ DESC_P | DESC_S | DESC_TYPE_RW | DESC_G
 
 align 8
 global gdt
 gdt:
-    GDT_ENTRY 0, 0, 0, 0                          ; SEL_NULL: required, unusable
+    GDT_ENTRY 0, 0, 0                             ; SEL_NULL: required, unusable
 .code32:
 %ifdef BUG_GDT_LIMIT           ; lab bug (lab/13): limit left 0, so G=1 makes it 4 KiB
-    GDT_ENTRY 0, 0, CODE, SEG_GRAN4K | SEG_DB32
+    GDT_ENTRY 0, 0, CODE | DESC_DB
 %else
-    GDT_ENTRY 0, FLAT_LIMIT, CODE, SEG_GRAN4K | SEG_DB32
+    GDT_ENTRY 0, FLAT_LIMIT, CODE | DESC_DB
 %endif
 .data32:
-    GDT_ENTRY 0, FLAT_LIMIT, DATA, SEG_GRAN4K | SEG_DB32
+    GDT_ENTRY 0, FLAT_LIMIT, DATA | DESC_DB
 .code64:
-    GDT_ENTRY 0, FLAT_LIMIT, CODE, SEG_GRAN4K | SEG_LONG  ; L=1 requires D=0
+    GDT_ENTRY 0, FLAT_LIMIT, CODE | DESC_L  ; L=1 requires D=0
 .data64:
-    GDT_ENTRY 0, FLAT_LIMIT, DATA, SEG_GRAN4K | SEG_DB32
+    GDT_ENTRY 0, FLAT_LIMIT, DATA | DESC_DB
 .end:
 
 ; The selectors in bootlab.h are these offsets; the build fails if they drift.

@@ -27,19 +27,19 @@ build_page_tables:
     mov ecx, PAGING_TABLES * PAGE_SIZE / 4
     rep stosd
 
-    mov dword [PML4_ADDR], PDPT_ADDR | PTE_PRESENT | PTE_WRITE
+    mov dword [PML4_ADDR], PDPT_ADDR | PTE_P | PTE_RW
 %ifdef BUG_NO_PDPTE             ; lab bug (lab/15): the entry lacks its present bit
-    mov dword [PDPT_ADDR], PD_ADDR | PTE_WRITE
+    mov dword [PDPT_ADDR], PD_ADDR | PTE_RW
 %else
-    mov dword [PDPT_ADDR], PD_ADDR | PTE_PRESENT | PTE_WRITE
+    mov dword [PDPT_ADDR], PD_ADDR | PTE_P | PTE_RW
 %endif
 
     mov edi, PD_ADDR
-    mov eax, PTE_PRESENT | PTE_WRITE | PTE_HUGE   ; physical address 0
+    mov eax, PTE_P | PTE_RW | PTE_PS   ; physical address 0
     mov ecx, PT_ENTRIES
 .fill:
     mov [edi], eax             ; the high dword stays 0: all below 4 GiB
-    add eax, HUGE_PAGE_SIZE
+    add eax, LARGE_PAGE_SIZE
     add edi, 8
     loop .fill
 global page_tables_built

@@ -6,10 +6,13 @@
 // "#define NAME value" lines, "//" comments and the include guard. Values must
 // be expressions both C and NASM accept (no U/L suffixes, no casts).
 //
-// Manual references: Intel SDM Vol. 3A (2.5 control registers, 3.4.5 segment
-// descriptors, 4.5 4-level paging, 6.14 64-bit IDT), AMD APM Vol. 2.
+// What the CPU itself defines (control-register bits, descriptor and paging
+// fields) is in x86.h, with the Intel SDM's names; this file holds what this
+// project chose: its addresses, disk layout, selectors and ports.
 #ifndef BOOTLAB_H
 #define BOOTLAB_H
+
+#include "x86.h"
 
 // ---- Physical memory layout (all below 1 MiB, identity mapped later) -----
 #define PML4_ADDR           0x1000  // page-map level 4, one 4 KiB table
@@ -25,7 +28,6 @@
 #define KERNEL_ADDR         0x10000 // the 64-bit kernel is linked and loaded here
 #define KERNEL_MAX_SECTORS  512     // 256 KiB: the loader never reads more
 #define KERNEL_END_LIMIT    0x80000 // kernel image + .bss must end below this
-#define VGA_TEXT_ADDR       0xb8000 // colour text-mode frame buffer
 
 // ---- Disk layout (512-byte sectors, LBA) ----------------------------------
 #define SECTOR_SIZE         512
@@ -77,19 +79,7 @@
 #define CRTC_CURSOR_HIGH    0x0e
 #define CRTC_CURSOR_LOW     0x0f
 
-// ---- Segment descriptors (SDM 3.4.5) -----------------------------------------
-// Access byte.
-#define SEG_ACCESSED        (1 << 0)
-#define SEG_RW              (1 << 1)  // code: readable; data: writable
-#define SEG_EXEC            (1 << 3)  // code segment
-#define SEG_CODE_DATA       (1 << 4)  // S: code/data (not a system segment)
-#define SEG_DPL0            (0 << 5)
-#define SEG_PRESENT         (1 << 7)
-// Flags nibble (bits 52-55 of the descriptor).
-#define SEG_LONG            (1 << 1)  // L: 64-bit code segment
-#define SEG_DB32            (1 << 2)  // D/B: 32-bit default operand size
-#define SEG_GRAN4K          (1 << 3)  // G: limit counts 4 KiB pages
-
+// ---- Segment selectors ----------------------------------------------------
 // GDT layout: selectors are byte offsets into the table (RPL 0, TI 0).
 #define SEL_NULL            0x00
 #define SEL_CODE32          0x08
@@ -97,39 +87,6 @@
 #define SEL_CODE64          0x18
 #define SEL_DATA64          0x20
 #define GDT_ENTRIES         5
-
-// ---- Control registers and MSRs (SDM 2.5, 2.2.1) ---------------------------
-#define CR0_PE              (1 << 0)  // protection enable
-#define CR0_MP              (1 << 1)
-#define CR0_ET              (1 << 4)
-#define CR0_NE              (1 << 5)
-#define CR0_WP              (1 << 16)
-#define CR0_NW              (1 << 29) // not write-through (firmware may leave it set)
-#define CR0_CD              (1 << 30) // cache disable
-#define CR0_PG              0x80000000 // paging (bit 31)
-#define CR4_PSE             (1 << 4)
-#define CR4_PAE             (1 << 5)
-#define CR4_PGE             (1 << 7)
-#define MSR_EFER            0xc0000080
-#define EFER_SCE            (1 << 0)
-#define EFER_LME            (1 << 8)  // long mode enable (we set it)
-#define EFER_LMA            (1 << 10) // long mode active (the CPU sets it)
-#define EFER_NXE            (1 << 11)
-
-// ---- CPUID (SDM Vol. 2A, CPUID) --------------------------------------------
-#define EFLAGS_ID           (1 << 21) // writable only when CPUID exists
-#define CPUID_EXT_MAX       0x80000000
-#define CPUID_EXT_FEATURES  0x80000001
-#define CPUID_EDX_LM        (1 << 29) // long mode
-
-// ---- Paging entries (SDM 4.5) -------------------------------------------------
-#define PTE_PRESENT         (1 << 0)
-#define PTE_WRITE           (1 << 1)
-#define PTE_USER            (1 << 2)
-#define PTE_HUGE            (1 << 7)  // PS: 2 MiB page in a PD entry
-#define PAGE_SIZE           0x1000
-#define HUGE_PAGE_SIZE      0x200000
-#define PT_ENTRIES          512
 
 // ---- boot_info: what stage 2 hands the kernel (see bootinfo.h) ----------------
 #define BOOT_INFO_MAGIC     0x544f4f42 // 'BOOT'
@@ -144,9 +101,7 @@
 #define A20_BY_FAST_PORT    3
 
 // ---- Kernel ------------------------------------------------------------------
-#define IDT_EXCEPTIONS      32
-#define GATE_PRESENT        (1 << 7)  // P bit of an IDT gate's type byte
-#define GATE_DPL0           (0 << 5)
-#define GATE_TYPE_INTERRUPT 0xe       // 64-bit interrupt gate: clears IF (SDM 6.14.1)
+#define IDT_EXCEPTIONS      32      // vectors 0-31: the CPU's exceptions (SDM 6.15)
+#define KERNEL_STACK_SIZE   0x4000  // 16 KiB, in .bss after the kernel (entry64.asm)
 
 #endif

@@ -13,8 +13,6 @@ enum vga_color {
 	VGA_YELLOW = 14, VGA_WHITE = 15,
 };
 
-#define VGA_COLS 80
-#define VGA_ROWS 25
 #define VGA_ATTR(fg, bg) ((uint8_t)(((bg) << 4) | (fg)))
 
 void console_init(void);

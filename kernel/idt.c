@@ -13,7 +13,7 @@ struct idt_gate {
 	uint16_t offset_low;    // handler address 15:0
 	uint16_t selector;      // code segment to run the handler in
 	uint8_t ist;            // interrupt stack table index, 0 = none
-	uint8_t type_attr;      // P, DPL, gate type
+	uint8_t type_attr;      // bits 15:8 of the high doubleword: P, DPL, type
 	uint16_t offset_mid;    // handler address 31:16
 	uint32_t offset_high;   // handler address 63:32
 	uint32_t reserved;
@@ -37,7 +37,9 @@ static void set_gate(int vector, uint64_t handler)
 		.offset_low = handler & 0xffff,
 		.selector = SEL_CODE64,
 		.ist = 0,
-		.type_attr = GATE_PRESENT | GATE_DPL0 | GATE_TYPE_INTERRUPT,
+		// Present, DPL 0, an interrupt gate (it clears IF). x86.h names the
+		// bits by their place in the high doubleword; this byte holds 15:8.
+		.type_attr = (DESC_P | (SYS_TYPE_INT_GATE << DESC_TYPE_SHIFT)) >> 8,
 		.offset_mid = (handler >> 16) & 0xffff,
 		.offset_high = handler >> 32,
 	};

@@ -1,4 +1,4 @@
-; isr.asm: entry stubs for CPU exceptions 0-31.
+; isr.asm: entry stubs for CPU exceptions 0-31 (IDT_EXCEPTIONS).
 ;
 ; Who jumps here: the CPU, through an IDT gate (kernel/idt.c), on an exception.
 ; On entry: 64-bit mode, interrupts off (interrupt gate), the CPU has pushed
@@ -9,6 +9,8 @@
 ;   (0 when the CPU pushes none, so every frame has one shape) and the CPU's
 ;   frame. The handler panics and never returns.
 
+%include "bootlab.inc"
+
 bits 64
 section .text
 
@@ -18,7 +20,7 @@ extern exception_handler
 %define HAS_ERROR_CODE(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
 
 %assign vector 0
-%rep 32
+%rep IDT_EXCEPTIONS
 isr_ %+ vector:
   %if !HAS_ERROR_CODE(vector)
     push 0
@@ -58,7 +60,7 @@ section .rodata
 global isr_table
 isr_table:
 %assign vector 0
-%rep 32
+%rep IDT_EXCEPTIONS
     dq isr_ %+ vector
 %assign vector vector + 1
 %endrep

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import qemuargs  # noqa: E402
+from bootlab import project, session, vga
+from bootlab.qemu import cmdline
+
+ROOT = project.ROOT
 BUILD = ROOT / "build"
 IMAGE = BUILD / "bootlab.img"
 # QEMU's isa-debug-exit turns the kernel's status byte v into exit code 2v+1.
@@ -21,7 +22,9 @@ EXIT_FAILURE = (0x11 << 1) | 1
 EMULATORS = ("qemu-system", "bochs")
 
 
-qemu_command = qemuargs.command
+def qemu_command(image, *extra, cpu=None):
+    """A headless QEMU booting image, with isa-debug-exit, plus extra options."""
+    return cmdline.qemu(cmdline.Machine(disk=image, cpu=cpu), debug_exit=True, extra=extra)
 
 
 def run_qemu(image, tmp_path, timeout=20, cpu=None):
@@ -34,20 +37,26 @@ def run_qemu(image, tmp_path, timeout=20, cpu=None):
     return proc.returncode, log.read_text(errors="replace") if log.exists() else ""
 
 
-def gdb_batch(commands, image=IMAGE, timeout=30, symbols=True, qemu_extra=()):
-    """Run GDB in batch mode against QEMU started paused over a pipe (no TCP
-    port; QEMU dies with GDB). commands: list of GDB command lines.
-    Returns the CompletedProcess (stdout+stderr in .stdout)."""
-    lines = ["set pagination off", "set confirm off",
-             qemuargs.gdb_target(qemu_command(image, "-S", "-gdb", "stdio", *qemu_extra))]
-    if symbols:
-        lines += [f"add-symbol-file {BUILD / f} " for f in
-                  ("boot16.elf", "boot32.elf", "kernel.elf")]
-    args = ["gdb", "-nx", "-batch"]
-    for line in lines + list(commands):
-        args += ["-ex", line]
-    return subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+class Completed:
+    def __init__(self, result):
+        self.returncode, self.stdout = result.status, result.output
+
+
+def gdb_batch(commands, image=IMAGE, timeout=30, symbols=True, qemu_extra=(), tmp=None):
+    """Run GDB (no extension) in batch mode against a paused QEMU
+    (bootlab.session). commands: list of GDB command lines. Returns an
+    object with .returncode and .stdout (GDB's output, stderr included)."""
+    import tempfile
+    machine = cmdline.Machine(disk=image)
+    with tempfile.TemporaryDirectory(prefix="bootlab-test-") as tmpdir:
+        with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd, extra=qemu_extra),
+                          Path(tmpdir) / "qemu.log") as qemu:
+            lines = ["set pagination off", "set confirm off", qemu.target]
+            argv = cmdline.gdb(setup=False, batch=True,
+                               symbols=project.elf_paths() if symbols else (),
+                               commands=lines + list(commands))
+            # Symbols first, then the target (as make debug does).
+            return Completed(session.batch_gdb(qemu, argv, timeout))
 
 
 def committed(relpath):
@@ -79,10 +88,18 @@ def make(*args, cwd=ROOT, check=True, timeout=120):
 
 
 def vga_text(cells: bytes):
-    """80x25 lines of text from the 4000 bytes of the VGA text buffer
-    (character byte, attribute byte per cell)."""
-    chars = cells[0::2]
-    return [chars[r * 80:(r + 1) * 80].decode("cp437").rstrip() for r in range(25)]
+    """80x25 lines of text from the 4000 bytes of the VGA text buffer."""
+    return vga.lines(cells)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_tmp(tmp_path_factory):
+    """A temporary directory of this test session for every tool's own
+    temporary files (BOOTLAB_TMP): tests count and clean up only what is
+    theirs, whatever else runs on the machine."""
+    path = str(tmp_path_factory.mktemp("bootlab-tmp"))
+    os.environ["BOOTLAB_TMP"] = path
+    return path
 
 
 @pytest.fixture(scope="session")

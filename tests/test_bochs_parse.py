@@ -9,11 +9,10 @@ import pytest
 
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "debug" / "bochs"))
-import bochslab      # noqa: E402
-import bochsparse    # noqa: E402
-import crosscheck    # noqa: E402
-import milestones    # noqa: E402
+from bootlab import project as milestones
+from bootlab.bochs import crosscheck
+from bootlab.bochs import driver as bochslab
+from bootlab.bochs import parse as bochsparse
 
 # Seen at pm_entry (after the magic breakpoint) in Bochs 2.7, as
 # BochsSession.cont() returns it (the echoed "c" removed).

@@ -1,4 +1,4 @@
-"""Bochs, the way a learner runs it: `make run-bochs`, `make walk-bochs`,
+"""Bochs, the way a learner runs it: `make run-bochs`, `make tour-bochs`,
 `make crosscheck`, and what happens with a stale lock, a guest that hangs
 and two runs at once. Each run must leave no Bochs, no lock file and no
 private run directory behind."""
@@ -14,22 +14,24 @@ import pytest
 
 from conftest import BUILD, ROOT
 
-sys.path.insert(0, str(ROOT / "debug" / "bochs"))
-import bochslab      # noqa: E402
-import milestones    # noqa: E402
+from bootlab import project as milestones
+from bootlab.bochs import driver as bochslab
 
 PY = "/usr/bin/python3"
-RUN = str(ROOT / "debug/bochs/run.py")
-WALK = str(ROOT / "debug/bochs/walk.py")
-CROSSCHECK = str(ROOT / "debug/bochs/crosscheck.py")
-RUN_DIRS = os.path.join(tempfile.gettempdir(), "bootlab-bochs-*")
+RUN = ["-m", "bootlab.bochs.run"]
+TOUR = ["-m", "bootlab.bochs.tourcli"]
+CROSSCHECK = ["-m", "bootlab.bochs.crosscheck"]
 
 
 @pytest.fixture(autouse=True)
-def nothing_left_behind():
-    before = set(glob.glob(RUN_DIRS))
+def nothing_left_behind(private_tmp):
+    """Only our own run directories count: conftest points BOOTLAB_TMP at a
+    directory of this test session, so other Bochs runs on the machine (other
+    checkouts, other users) never disturb these tests."""
+    runs = os.path.join(private_tmp, "bootlab-bochs-*")
+    before = set(glob.glob(runs))
     yield
-    assert set(glob.glob(RUN_DIRS)) <= before, "a private Bochs run directory was left behind"
+    assert set(glob.glob(runs)) <= before, "a private Bochs run directory was left behind"
     assert not glob.glob(str(BUILD / "*.lock")), "a Bochs lock file was left in build/"
     # conftest's no_emulator_left_behind checks for Bochs processes.
 
@@ -48,7 +50,7 @@ def test_headless_boot_reaches_the_kernel_banner(image):
 
 
 def test_two_runs_at_once_share_nothing(image):
-    procs = [subprocess.Popen([PY, RUN], cwd=ROOT, stdin=subprocess.DEVNULL,
+    procs = [subprocess.Popen([PY, *RUN], cwd=ROOT, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for _ in range(2)]
     for p in procs:
@@ -57,36 +59,36 @@ def test_two_runs_at_once_share_nothing(image):
 
 
 @pytest.fixture(scope="module")
-def walk(image):
-    out = BUILD / "walk-bochs.txt"
-    p = run(["make", "-s", "walk-bochs"])
+def tour(image):
+    out = BUILD / "tour-bochs.txt"
+    p = run(["make", "-s", "tour-bochs"])
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr
     return out.read_text()
 
 
-def test_walk_visits_every_transition_in_order(walk):
-    seen = re.findall(r"^==== \d+/\d+ (\w+):", walk, re.M)
+def test_tour_visits_every_transition_in_order(tour):
+    seen = re.findall(r"^==== \d+/\d+ (\w+):", tour, re.M)
     assert seen == milestones.NAMES
-    assert re.search(r"^walk-bochs: 16/16 transitions in order", walk, re.M)
+    assert re.search(r"^tour-bochs: 16/16 transitions in order", tour, re.M)
 
 
-def test_walk_shows_state_mode_switches_page_walk_and_screen(walk):
-    pm = walk.split("==== 9/16 pm_entry")[1].split("==== 10/16")[0]
+def test_tour_shows_state_mode_switches_page_walk_and_screen(tour):
+    pm = tour.split("==== 9/16 pm_entry")[1].split("==== 10/16")[0]
     assert "<bochs> creg" in pm and "<bochs> sreg" in pm and "<bochs> info gdt" in pm
     assert re.search(r"^cs:0x0008, .*\n\tCode segment.*32-bit$", pm, re.M)
-    assert "switched from 'real mode' to 'protected mode'" in walk.split("==== 8/16 pe_set")[1]
-    pg = walk.split("==== 14/16 pg_set")[1]
+    assert "switched from 'real mode' to 'protected mode'" in tour.split("==== 8/16 pe_set")[1]
+    pg = tour.split("==== 14/16 pg_set")[1]
     assert "switched from 'protected mode' to 'compatibility mode'" in pg
     assert "linear page 0x00000000000b8000 maps to physical page 0x0000000b8000" in pg
-    lm = walk.split("==== 15/16 lm_entry")[1]
+    lm = tour.split("==== 15/16 lm_entry")[1]
     assert "switched from 'compatibility mode' to 'long mode'" in lm
-    assert "page 0xb8000" not in walk.split("==== 14/16")[0]     # only once paging is on
-    screen = walk.split("VGA text screen at 0xb8000")[1]
+    assert "page 0xb8000" not in tour.split("==== 14/16")[0]     # only once paging is on
+    screen = tour.split("VGA text screen at 0xb8000")[1]
     assert "|bootlab: 64-bit kernel running in long mode" in screen
 
 
-def test_walk_is_fast(walk):
-    secs = float(re.search(r"transitions in order, screen read, ([\d.]+) s", walk).group(1))
+def test_tour_is_fast(tour):
+    secs = float(re.search(r"transitions in order, screen read, ([\d.]+) s", tour).group(1))
     assert secs < 1.5
 
 
@@ -102,20 +104,20 @@ def hanging_image(tmp_path):
 
 def test_a_hanging_guest_is_stopped_and_located(hanging_image):
     env = dict(os.environ, BOOTLAB_BOCHS_LEG_LIMIT="1")
-    p = run([PY, RUN, "--image", str(hanging_image)], env=env, timeout=30)
+    p = run([PY, *RUN, "--image", str(hanging_image)], env=env, timeout=30)
     assert p.returncode == 1
     assert "bootlab: Bochs run stopped early at boot_start+0x2 (jmp" in p.stdout
     assert "no breakpoint within 1.0 s" in p.stdout
 
 
-def test_walk_that_stops_early_says_where_and_why(hanging_image, tmp_path):
+def test_tour_that_stops_early_says_where_and_why(hanging_image, tmp_path):
     env = dict(os.environ, BOOTLAB_BOCHS_LEG_LIMIT="1")
-    out = tmp_path / "walk.txt"
-    p = run([PY, WALK, "-q", "--image", str(hanging_image), "--out", str(out)], env=env, timeout=30)
+    out = tmp_path / "tour.txt"
+    p = run([PY, *TOUR, "-q", "--image", str(hanging_image), "--out", str(out)], env=env, timeout=30)
     assert p.returncode == 1
     text = out.read_text()
     assert "==== 1/16 boot_start" in text
-    assert re.search(r"walk-bochs: FAILED: stopped early after boot_start: no transition within 1.0 s; "
+    assert re.search(r"tour-bochs: FAILED: stopped early after boot_start: no transition within 1.0 s; "
                      r"interrupted at boot_start\+0x2 \(jmp", text)
 
 
@@ -124,7 +126,7 @@ def test_stale_lock_on_the_image_is_cleared_and_the_run_works(image, tmp_path):
     img.write_bytes((BUILD / "bootlab.img").read_bytes())
     lock = tmp_path / "bootlab.img.lock"
     lock.write_bytes(b"")                       # what a killed Bochs leaves
-    p = run([PY, RUN, "--image", str(img)])
+    p = run([PY, *RUN, "--image", str(img)])
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.count("removed stale lock") == 1
     assert not lock.exists()
@@ -148,7 +150,7 @@ def crosscheck_runs(image, tmp_path_factory):
     p = run(["make", "-s", "crosscheck"])
     assert p.returncode == 0, p.stdout + p.stderr
     assert "crosscheck: QEMU and Bochs agree at all 16 milestones" in p.stdout
-    p = run([PY, CROSSCHECK, "--save", str(saved)])
+    p = run([PY, *CROSSCHECK, "--save", str(saved)])
     assert p.returncode == 0, p.stdout + p.stderr
     return saved
 
@@ -165,7 +167,7 @@ def test_crosscheck_fails_on_a_different_state(crosscheck_runs, tmp_path):
     runs["bochs"]["screen"][0] = "bootlab: something else"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(runs))
-    p = run([PY, CROSSCHECK, "--load", str(bad)])
+    p = run([PY, *CROSSCHECK, "--load", str(bad)])
     assert p.returncode == 1
     assert "DIFF pm_entry" in p.stdout and "CS differs: QEMU 0x0008, Bochs 0x0018" in p.stdout
     assert "DIFF cr3_loaded" in p.stdout and "CR3 differs: QEMU 0x1000, Bochs 0x2000" in p.stdout
@@ -173,8 +175,8 @@ def test_crosscheck_fails_on_a_different_state(crosscheck_runs, tmp_path):
     assert "crosscheck: FAILED: 3 difference(s)" in p.stdout
 
 
-def test_readme_transcript_matches_the_walk(walk):
-    """The transcript in the README's Bochs section is what the walk prints
+def test_readme_transcript_matches_the_walk(tour):
+    """The transcript in the README's Bochs section is what the tour prints
     (emulated-time stamps aside)."""
     readme = (ROOT / "README.md").read_text().split("## Debugging with Bochs")[1]
     block = readme.split("### A short transcript")[1].split("```")[1]
@@ -184,4 +186,4 @@ def test_readme_transcript_matches_the_walk(walk):
         line = re.sub(r"^\d{11}: ", "", line)
         if line.startswith("Next at t="):
             continue
-        assert line in walk, line
+        assert line in tour, line

@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from bootlab import project
+
 from conftest import (BUILD, EXIT_FAILURE, EXIT_SUCCESS, ROOT, gdb_batch, make,
                       run_qemu, vga_text)
 
@@ -19,7 +21,7 @@ def test_image_layout(image):
     assert len(data) % 512 == 0
     # The kernel's first bytes are lm_entry's: image offset = KERNEL_LBA * 512.
     kernel = (BUILD / "kernel.bin").read_bytes()
-    lba = int(subprocess.check_output([ROOT / "tools/const.sh", "KERNEL_LBA"]))
+    lba = project.const("KERNEL_LBA")
     assert data[lba * 512:lba * 512 + len(kernel)] == kernel
 
 
@@ -165,3 +167,11 @@ def test_oversized_kernel_fails_with_sizes(tmp_path):
     assert proc.returncode != 0
     assert re.search(r"error: kernel is too big: \d+ of \d+ bytes \(the loader reads "
                      r"at most KERNEL_MAX_SECTORS = 512 sectors", proc.stderr), proc.stderr
+
+
+def test_milestones_are_labels_of_the_build(image):
+    """Every milestone and failure symbol the tools use is a label the build
+    defines (bootlab.project holds the one list)."""
+    table = project.read_symbols(project.symbol_paths())
+    for name in project.NAMES + [project.END] + list(project.FAILURES):
+        assert name in table, name

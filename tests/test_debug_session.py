@@ -15,8 +15,7 @@ import pytest
 
 from conftest import BUILD, ROOT
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "guests"))
-import driver  # noqa: E402
+from guests import driver
 
 LEARNER_COMMANDS = """info registers cs dl
 x/6i $pc
@@ -98,12 +97,14 @@ def read_until(proc, pattern, timeout):
 def test_two_terminal_form_listens_on_loopback_only(image):
     port = free_port()
     qemu = subprocess.Popen(["make", "-s", "qemu-gdb", f"GDBPORT={port}",
-                             "QEMU_DISPLAY=-display none"], cwd=ROOT,
+                             "QEMU_ARGS=-display none"], cwd=ROOT,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         said = read_until(qemu, r"in another terminal, run: make gdb", 20)
         assert f"gdbstub on 127.0.0.1:{port}" in said
+        # A port of one's own choosing: the hint says to give it to make gdb too.
+        assert f"in another terminal, run: make gdb GDBPORT={port}" in said
         deadline = time.monotonic() + 10
         while not listening_addresses(port) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -125,5 +126,5 @@ def test_busy_port_is_explained(image):
         proc = run_make("qemu-gdb", "", f"GDBPORT={port}")
     assert proc.returncode != 0
     assert (f"bootlab: port {port} on 127.0.0.1 is busy (another make qemu-gdb?); "
-            "stop it or pick one: make qemu-gdb GDBPORT=N") in proc.stderr
+            "stop that, or choose another: GDBPORT=N") in proc.stderr
     assert "Traceback" not in proc.stderr

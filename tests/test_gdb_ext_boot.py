@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "guests"))
-import driver  # noqa: E402
+from guests import driver
 
 BUILD = driver.ROOT / "build"
 SYMBOLS = ["add-symbol-file %s" % (BUILD / f) for f in ("boot16.elf", "boot32.elf", "kernel.elf")]

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "guests"))
-import driver  # noqa: E402
+from guests import driver
 from test_gdb_ext import check_against_objdump, changed  # noqa: E402
 
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, _descendants, qemuargs, vga_text
+from conftest import BUILD, ROOT, _descendants, vga_text
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "guests"))
-import driver  # noqa: E402
+from guests import driver
 
 COLS, ROWS = 160, 50
 SMALL = (60, 15)
@@ -124,13 +123,15 @@ def running(pid):
 
 
 def gdb_command(tmp):
-    """GDB as the Makefile's `debug` target runs it (without its history file)."""
-    qemu = [qemuargs.QEMU, *qemuargs.machine_args(), *qemuargs.disk_args(BUILD / "bootlab.img"),
-            "-display", "none", "-debugcon", f"file:{tmp}/debugcon.log", "-S", "-gdb", "stdio"]
-    cmd = ["gdb", "-q", "-nx", "-x", "debug/lab.gdb"]
-    for elf in ("boot16.elf", "boot32.elf", "kernel.elf"):
-        cmd += ["-ex", f"add-symbol-file {BUILD / elf}"]
-    return cmd + ["-ex", qemuargs.gdb_target(qemu), "-ex", "thbreak *0x7c00", "-ex", "continue"]
+    """What the Makefile's `debug` target runs: bootlab's launcher, which
+    starts QEMU and then GDB in the terminal's foreground (its logs and
+    history go to a build directory of the test's own, with the lab's
+    symbols linked in)."""
+    b = tmp / "build"
+    b.mkdir(exist_ok=True)
+    for name in ("bootlab.img", "boot16.elf", "boot32.elf", "kernel.elf"):
+        (b / name).symlink_to(BUILD / name)
+    return ["env", f"BOOTLAB_BUILD={b}", "/usr/bin/python3", "-m", "bootlab.cli", "debug"]
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,8 @@ import pytest
 
 from conftest import EXIT_FAILURE, EXIT_SUCCESS, ROOT, gdb_batch, make, run_qemu, vga_text
 
-sys.path.insert(0, str(ROOT / "lab"))
-import checks  # noqa: E402,F401  (registers the exercises)
-import gradelib  # noqa: E402
+from bootlab.lab import checks  # noqa: F401  (registers the exercises)
+from bootlab.lab import gradelib
 
 BUGS = ["gdt-limit", "lm-selector", "no-pdpte", "a20-reset", "stage2-sectors", "vga-cell",
         "e820-stack"]

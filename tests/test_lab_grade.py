@@ -1,4 +1,4 @@
-"""The lab's grader (lab/grade.py, make grade): every checker passes for
+"""The lab's grader (bootlab/lab/grade.py, make grade): every checker passes for
 answers computed now from the live machine, fails for wrong ones without
 giving the answer away, and the shipped answers file holds no answers."""
 import concurrent.futures
@@ -10,10 +10,9 @@ import pytest
 
 from conftest import ROOT, committed, committed_tree
 
-sys.path.insert(0, str(ROOT / "lab"))
-import checks  # noqa: E402,F401
-import gradelib  # noqa: E402
-from gradelib import EXERCISES, Grader  # noqa: E402
+from bootlab.lab import checks  # noqa: F401
+from bootlab.lab import gradelib
+from bootlab.lab.gradelib import EXERCISES, Grader  # noqa: E402
 
 
 class Oracle(Grader):
@@ -145,7 +144,7 @@ def test_shipped_answers_are_empty_and_grade_fails_with_hints(tmp_path):
     assert values and not any(values), "lab/answers.txt must ship without answers"
     (tmp_path / "answers.txt").write_text(shipped)
     committed_tree("lab/scripts", tmp_path / "scripts")
-    proc = subprocess.run([sys.executable, str(ROOT / "lab/grade.py"), "--ex", "1",
+    proc = subprocess.run([sys.executable, "-m", "bootlab.lab.grade", "--ex", "1",
                            "--answers", str(tmp_path / "answers.txt"),
                            "--scripts", str(tmp_path / "scripts")],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -160,7 +159,7 @@ def test_grade_cli_full_marks_exits_zero(truth, tmp_path):
     answers, scripts = truth
     file = tmp_path / "answers.txt"
     file.write_text("".join(f"{k}: {v}\n" for k, v in answers.items() if k.startswith("ex09")))
-    proc = subprocess.run([sys.executable, str(ROOT / "lab/grade.py"), "--ex", "9",
+    proc = subprocess.run([sys.executable, "-m", "bootlab.lab.grade", "--ex", "9",
                            "--answers", str(file), "--scripts", str(scripts)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -9,8 +9,7 @@ import pytest
 
 from conftest import ROOT, committed_tree
 
-sys.path.insert(0, str(ROOT / "lab"))
-import transcript  # noqa: E402
+from bootlab.lab import transcript
 
 TEXTS = sorted((ROOT / "lab").glob("[0-9][0-9]-*.md"))
 BLOCKS = [b for path in TEXTS for b in transcript.blocks(path)]
@@ -53,7 +52,7 @@ def test_lab_shape():
 
 # ---- No answer key in the texts ----------------------------------------------------
 # The graded answers are computed now, the way the grader computes its truth
-# (lab/checks.py through the Oracle of tests/test_lab_grade.py), and must not
+# (bootlab/lab/checks.py through the Oracle of tests/test_lab_grade.py), and must not
 # appear verbatim in the text that asks for them (lab/NN-*.md of that key's
 # exercise), nor in lab/README.md or the comments of lab/scripts/*.gdb.
 # Exercise texts are checked only for their own keys: a value that is one
@@ -75,8 +74,8 @@ def graded_answers():
     from test_lab_grade import Oracle, write_scripts
     import tempfile
     from pathlib import Path
-    import checks  # noqa: F401
-    import gradelib
+    from bootlab.lab import checks  # noqa: F401
+    from bootlab.lab import gradelib
     scripts = write_scripts(Path(tempfile.mkdtemp(prefix="bootlab-key-")), gradelib.build())
     found = {}
     with concurrent.futures.ThreadPoolExecutor(3) as pool:

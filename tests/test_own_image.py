@@ -12,8 +12,8 @@ import pytest
 
 from conftest import ROOT
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "guests"))
-import own  # noqa: E402
+from bootlab.own import check
+from guests import own
 
 TIMEOUT = 60   # generous: the machine is shared; a session takes about 0.6 s
 
@@ -195,13 +195,13 @@ def _bad_inputs(g, tmp):
         "syms-not-elf": ("debug", [f"IMAGE={g['bootsector.img']}", f"SYMS={g['bzimage.bin']}"],
                          "is not an ELF file"),
         "two-terminal": ("qemu-gdb", [f"KERNEL={g['multiboot64.elf']}"], "a 64-bit ELF"),
-        "walk": ("walk", [f"IMAGE={g['bootsector.img']}"],
+        "tour": ("tour", [f"IMAGE={g['bootsector.img']}"],
                  "bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record or debug-rr only"),
     }
 
 
 BAD = ["missing", "both", "elf64", "truncated", "unsigned", "disk-as-kernel",
-       "syms-not-elf", "two-terminal", "walk"]
+       "syms-not-elf", "two-terminal", "tour"]
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -216,14 +216,12 @@ def test_bad_input_is_one_line_and_starts_nothing(case, guests, tmp):
     # (no emulator: the autouse fixture of conftest.py fails the test otherwise)
 
 
-def test_partial_last_sector_is_a_warning(guests, tmp):
+def test_partial_last_sector_is_a_warning(guests, tmp, capsys):
     odd = tmp / "odd.img"
     odd.write_bytes(guests["bootsector.img"].read_bytes() + b"\0" * 100)
-    proc = subprocess.run([sys.executable, ROOT / "tools" / "ownimage.py", "--image", str(odd)],
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    assert proc.returncode == 0 and proc.stdout == "0x7c00\n"
+    assert check.stop_address(image=str(odd)) == 0x7c00
     assert (f"bootlab: warning: IMAGE={odd} has 612 bytes, not a whole number of 512-byte "
-            "sectors") in proc.stderr
+            "sectors") in capsys.readouterr().err
 
 
 # ---- The README's transcripts are today's output -------------------------------

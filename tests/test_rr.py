@@ -5,8 +5,9 @@ What is checked comes from the same replay going forward (where each
 milestone is, in which mode, at which instruction count), so the backward
 moves are held against the machine, not against constants from the code."""
 import json
-import sys
 import re
+import socket
+import sys
 import subprocess
 
 import pytest
@@ -156,9 +157,14 @@ def test_the_end_of_the_recording_is_not_crossed(session):
 
 
 def test_replay_without_a_recording_says_so(tmp_path):
-    proc = subprocess.run(["python3", "debug/rr/replay.py", str(tmp_path / "none")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=30,
-                          stdin=subprocess.DEVNULL)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    with listener:
+        proc = subprocess.run([sys.executable, "-m", "bootlab.rr.replay", str(tmp_path / "none"),
+                               "--listen-fd", str(listener.fileno())],
+                              cwd=ROOT, capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL, pass_fds=(listener.fileno(),))
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no usable recording" in lines[0] and "make record" in lines[0]
@@ -175,7 +181,7 @@ def test_a_triple_fault_ends_the_recording(variant, tmp_path):
     """BUG=gdt-limit triple-faults at the far jump into protected mode; the
     recording ends there (QEMU's -no-shutdown keeps it, paused)."""
     image = variant(BUG="gdt-limit") / "bootlab.img"
-    proc = subprocess.run(["python3", "debug/rr/record.py", str(image), str(tmp_path / "rr")],
+    proc = subprocess.run([sys.executable, "-m", "bootlab.rr.record", str(image), str(tmp_path / "rr")],
                           cwd=ROOT, capture_output=True, text=True, timeout=90,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
@@ -186,8 +192,7 @@ def test_a_triple_fault_ends_the_recording(variant, tmp_path):
 
 def test_readme_transcript_is_todays_output(image):
     """The README's debug-rr session, typed again today."""
-    sys.path.insert(0, str(ROOT / "lab"))
-    import transcript
+    from bootlab.lab import transcript
     text = (ROOT / "README.md").read_text()
     block = re.search(r"<!-- transcript: rr -->\n```\n(.*?)^```$", text, re.M | re.S).group(1)
     commands = [l[len("(gdb) "):] for l in block.splitlines() if l.startswith("(gdb) ")]
@@ -201,8 +206,7 @@ def test_readme_transcript_is_todays_output(image):
 def test_debug_rr_on_someone_elses_image(tmp_path):
     """IMAGE=: a boot sector the test builds (tests/guests), recorded and
     replayed with its own symbols; reverse-stepi from its halt goes back."""
-    sys.path.insert(0, str(ROOT / "tests" / "guests"))
-    import own
+    from guests import own
     g = own.build(tmp_path)
     parts, out = debug_rr([mark("end"), "continue", mark("back"), "reverse-stepi", "bl mode",
                            "info symbol $pc"],

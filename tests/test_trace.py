@@ -13,9 +13,8 @@ import pytest
 
 from conftest import BUILD, ROOT, gdb_batch, make
 
-sys.path[:0] = [str(ROOT / "debug/trace"), str(ROOT / "debug/bochs")]
-import milestones  # noqa: E402
-from listing import stable  # noqa: E402
+from bootlab import project as milestones
+from bootlab.trace.listing import stable
 
 TRACE = BUILD / "trace.txt"
 INSN = re.compile(r"^ *(\d+) (\S+) +([0-9a-f]{4}:[0-9a-f]+) +([0-9a-f]{8})  (\S*) +(.*)$")
@@ -27,14 +26,14 @@ BANNER = re.compile(r"^== (.+ -> .+) ==$")
 # to long_mode_supported, and from kmain to the step that changes VGA cell 0.
 PROBE = r'''
 import json, gdb
-from bootlab import bounded, mode
+from bootlab.gdbext import scripting as bounded, snapshot
 P = json.loads(PROBE_INPUT)
 names = {v: k for k, v in P["symbols"].items()}
 out = {"modes": [], "ints": [], "reps": {}}
 stops = {a: gdb.Breakpoint("*0x%x" % a, internal=True)
          for a in list(names) + P["ints"] + P["reps"]}
 def lin():
-    return int(mode.linear_pc())
+    return snapshot.current().state.pc_linear
 def stepi_to(done, limit=1000):
     steps, where = 0, (int(gdb.parse_and_eval("$cs")), lin())
     while not done() and steps < limit:
@@ -207,7 +206,7 @@ def test_readme_excerpt_is_a_real_trace(trace):
 def test_bios_switch_and_bound(image, tmp_path):
     """BIOS=1 lists the BIOS's own instructions; MAX ends the run with one line."""
     out = tmp_path / "trace.txt"
-    proc = subprocess.run([sys.executable, "debug/trace/trace.py", "--bios", "--max", "150",
+    proc = subprocess.run([sys.executable, "-m", "bootlab.trace.main", "--bios", "--max", "150",
                            "--out", str(out)], cwd=ROOT, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1

@@ -9,7 +9,9 @@
 set -eu
 out=$1 boot16=$2 boot32=$3 kernel=$4
 here=$(dirname "$0")
-set -- $("$here/const.sh" BOOT_SECTOR_ADDR PM32_ADDR STAGE2_END SECTOR_SIZE KERNEL_MAX_SECTORS KERNEL_END_MAGIC)
+# The values come from include/bootlab.h through its one reader.
+set -- $(cd "$here/.." && "${PYTHON:-/usr/bin/python3}" -m bootlab.header include/bootlab.h \
+	BOOT_SECTOR_ADDR PM32_ADDR STAGE2_END SECTOR_SIZE KERNEL_MAX_SECTORS KERNEL_END_MAGIC)
 boot=$1 pm32=$2 end=$3 sector=$4 kmax=$5 magic=$6
 
 "$here/sizecheck.sh" "real-mode code (boot sector + stage 2)" "$(stat -c %s "$boot16")" $((pm32 - boot))

@@ -1,0 +1,291 @@
+"""make's entry points that start QEMU and GDB: python3 -m bootlab.cli WHAT.
+
+  debug      QEMU paused, GDB attached in this terminal, stopped at 0x7c00
+             (or at the kernel's entry), the extension and symbols loaded
+  qemu-gdb   only QEMU, its gdbstub on 127.0.0.1:PORT, for `make gdb`
+  gdb        only GDB, attached to 127.0.0.1:PORT
+  run        QEMU with a screen (a window, or curses in this terminal)
+  tour       the scripted tour of the boot path (make tour)
+  record     record one boot under QEMU's record/replay (make record)
+  debug-rr   the recording replayed under GDB, stopped at 0x7c00 (make debug-rr)
+
+Make passes its options in the environment (exported make variables,
+verbatim: no shell quoting to get wrong): BOOTLAB_BUILD (B=), BOOTLAB_IMAGE,
+BOOTLAB_KERNEL, BOOTLAB_SYMS, BOOTLAB_APPEND, BOOTLAB_INITRD, BOOTLAB_CPU,
+BOOTLAB_MEM, BOOTLAB_SMP, BOOTLAB_QEMU_ARGS, BOOTLAB_TUI, BOOTLAB_PORT
+(GDBPORT=). Every problem is one line and exit status 1 (2 for usage).
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from . import project, session
+from .own import check
+from .qemu import cmdline
+
+DEFAULT_PORT_BASE, PORT_USERS = 26000, 5000     # the gdbstub port: 26000 + uid % 5000
+SMP_MAX = 255                                   # QEMU's pc machine: at most 255 CPUs
+MEM_RE = re.compile(r"^\d+[KMGT]?$", re.I)
+
+
+class Usage(Exception):
+    pass
+
+
+def env(name, default=""):
+    return os.environ.get("BOOTLAB_" + name, default)
+
+
+def build_dir():
+    return Path(env("BUILD") or project.BUILD)
+
+
+def default_port():
+    return DEFAULT_PORT_BASE + os.getuid() % PORT_USERS
+
+
+def port():
+    text = env("PORT")
+    if not text:
+        return default_port()
+    if not text.isdigit() or not 1024 <= int(text) <= 65535:
+        raise check.Bad("GDBPORT=%s: a port is a number from 1024 to 65535" % text)
+    return int(text)
+
+
+def own():
+    """(image, kernel, syms) given on make's command line ('' when not)."""
+    return env("IMAGE"), env("KERNEL"), env("SYMS")
+
+
+def machine(paused_disk=True):
+    """The Machine this run boots, from make's options; Bad for bad ones."""
+    image, kernel, _ = own()
+    b = build_dir()
+    cpu, mem, smp = env("CPU"), env("MEM"), env("SMP")
+    if mem and not MEM_RE.match(mem):
+        raise check.Bad("MEM=%s: give a size QEMU's -m takes, e.g. 256M or 2G" % mem)
+    if smp and (not smp.isdigit() or not 1 <= int(smp) <= SMP_MAX):
+        raise check.Bad("SMP=%s: the number of CPUs, 1 to %d" % (smp, SMP_MAX))
+    append, initrd = env("APPEND"), env("INITRD")
+    if (append or initrd) and not kernel:
+        raise check.Bad("APPEND= and INITRD= go with KERNEL= (QEMU passes them to a kernel "
+                        "it loads itself)")
+    if initrd:
+        check.read("INITRD", initrd, 1)
+    try:
+        extra = cmdline.check_extra(cmdline.shell_words(env("QEMU_ARGS")))
+    except cmdline.BadOption as e:
+        raise check.Bad(str(e))
+    disk = None if kernel else (image or b / "bootlab.img")
+    return cmdline.Machine(disk=disk, kernel=kernel or None, cpu=cpu or None, mem=mem or None,
+                           smp=int(smp) if smp else None, append=append or None,
+                           initrd=initrd or None, extra=extra)
+
+
+def stop_address():
+    image, kernel, syms = own()
+    return check.stop_address(image, kernel, syms)
+
+
+def symbol_files():
+    """The lab's three ELF files (unless IMAGE=/KERNEL=), then SYMS= or an
+    ELF kernel's own symbols."""
+    image, kernel, syms = own()
+    files = [] if (image or kernel) else [str(p) for p in project.elf_paths(build_dir())]
+    if syms:
+        files += syms.split()
+    elif kernel and check.is_elf(kernel):
+        files.append(kernel)
+    return files
+
+
+def screen(default):
+    """QEMU's display: the caller's default, unless QEMU_ARGS chose one."""
+    words = cmdline.shell_words(env("QEMU_ARGS"))
+    return None if "-display" in words or "-nographic" in words else default
+
+
+def gdb_argv(target, stop):
+    b = build_dir()
+    commands = ["set history filename %s" % cmdline.gdb_quote(str(b / ".gdb_history")),
+                "set history save on", target, "thbreak *0x%x" % stop, "continue"]
+    if env("TUI"):
+        commands.append("layout bootlab")
+    return cmdline.gdb(symbols=symbol_files(), commands=commands)
+
+
+def banner(what):
+    """One line on the machine when it is not the lab's usual one."""
+    m = []
+    for name in ("CPU", "MEM", "SMP", "APPEND", "INITRD", "QEMU_ARGS"):
+        if env(name):
+            m.append("%s=%s" % (name, env(name)))
+    if m:
+        print("bootlab: %s with %s" % (what, " ".join(m)), file=sys.stderr)
+    if env("KERNEL"):
+        hint = aslr_hint(env("KERNEL"), env("APPEND"))
+        if hint:
+            print("bootlab: " + hint, file=sys.stderr)
+
+
+def aslr_hint(kernel, append):
+    """A Linux kernel randomises where it runs unless told not to: then
+    breakpoints at its link addresses never hit."""
+    try:
+        data, _ = check.read("KERNEL", kernel, 0x300)
+    except check.Bad:
+        return ""
+    from .own import kernelfmt
+    if data[kernelfmt.LINUX_MAGIC_OFF:kernelfmt.LINUX_MAGIC_OFF + 4] != kernelfmt.LINUX_MAGIC:
+        return ""
+    if "nokaslr" in append.split():
+        return ""
+    return ("a Linux kernel moves its code to a random address at boot (KASLR), so "
+            "breakpoints at its link addresses will not hit: add APPEND=nokaslr")
+
+
+# ---- the commands ---------------------------------------------------------------
+
+def prepare(what, headless_display):
+    """Check make's options, then (the Machine, build dir, QEMU's display):
+    a window with $DISPLAY, else headless_display, unless QEMU_ARGS chose."""
+    check.stop_address(*own())
+    m = machine()
+    b = build_dir()
+    b.mkdir(parents=True, exist_ok=True)
+    banner(what)
+    return m, b, screen(None if os.environ.get("DISPLAY") else headless_display)
+
+
+def start_qemu(m, b, display, **options):
+    qemu = session.Qemu(lambda fd: cmdline.qemu(m, display=display, debugcon=b / "debugcon.log",
+                                                 gdb_fd=fd), b / "qemu.log", **options)
+    return qemu.start()
+
+
+def debug():
+    m, b, display = prepare("make debug", "none")
+    qemu = start_qemu(m, b, display)
+    qemu.watch()
+    try:
+        status = session.interactive(gdb_argv(qemu.target, stop_address()))
+    finally:
+        qemu.stop()
+    return 0 if status == 0 else 1
+
+
+def qemu_gdb():
+    m, b, display = prepare("make qemu-gdb", "curses")
+    p = port()
+    qemu = start_qemu(m, b, display, port=p, stdin=None, new_session=False)
+    options = "".join(" %s=%s" % (k, quote_make(env(k))) for k in ("IMAGE", "KERNEL", "SYMS")
+                      if env(k))
+    if p != default_port() or env("PORT"):
+        options += " GDBPORT=%d" % p
+    print("bootlab: QEMU is paused at the reset vector, gdbstub on 127.0.0.1:%d." % p)
+    print("bootlab: in another terminal, run: make gdb%s" % options)
+    sys.stdout.flush()
+    try:
+        qemu.proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        qemu.stop()
+    note = qemu.death_note()
+    if note:
+        print(note, file=sys.stderr)
+        return 1
+    return 0
+
+
+def quote_make(text):
+    return text if re.fullmatch(r"[\w./@+:-]+", text) else "'%s'" % text.replace("'", "'\\''")
+
+
+def gdb_only():
+    stop = stop_address()
+    p = port()
+    status = session.interactive(gdb_argv(cmdline.gdb_target(p), stop))
+    return 0 if status == 0 else 1
+
+
+def run():
+    m, b, display = prepare("make run", "curses")
+    print("bootlab: debug console (port 0xE9) -> %s" % (b / "debugcon.log"))
+    sys.stdout.flush()
+    try:
+        return subprocess.call(cmdline.qemu(m, display=display, debugcon=b / "debugcon.log"))
+    except KeyboardInterrupt:
+        return 130
+
+
+def rr_dir():
+    return Path(env("RR_DIR")) if env("RR_DIR") else build_dir() / "rr"
+
+
+def record(if_stale=False):
+    """Record the lab's image (or IMAGE=) into B/rr, unless a recording of
+    this very image is there and if_stale."""
+    image, kernel, _ = own()
+    if kernel:
+        raise check.Bad("make record/debug-rr take IMAGE=, not KERNEL=")
+    check.stop_address(*own())
+    from .rr import record as rr_record
+    disk = image or build_dir() / "bootlab.img"
+    seconds = env("RR_SECONDS") or "10"
+    try:
+        seconds = float(seconds)
+    except ValueError:
+        raise check.Bad("RR_SECONDS=%s: a number of seconds" % seconds)
+    if if_stale and rr_record.is_current(disk, rr_dir()):
+        return 0
+    try:
+        meta = rr_record.record(disk, rr_dir(), seconds)
+    except (rr_record.RecordError, OSError) as e:
+        raise check.Bad("recording failed: %s" % e)
+    print("bootlab: recorded %s: %d instructions in %.1f s, ended: %s -> %s"
+          % (disk, meta["end_icount"], meta["seconds"],
+             rr_record.WHY.get(meta["ended"], meta["ended"]), rr_dir()))
+    return 0
+
+
+def debug_rr():
+    record(if_stale=True)
+    stop = stop_address()
+    b = build_dir()
+    relay = session.Qemu(lambda fd: [sys.executable, "-m", "bootlab.rr.replay", str(rr_dir()),
+                                     "--listen-fd", str(fd)], b / "rr-relay.log",
+                         env=dict(os.environ, PYTHONPATH=str(project.ROOT)))
+    relay.start()
+    relay.watch()
+    try:
+        status = session.interactive(gdb_argv(relay.target, stop))
+    finally:
+        relay.stop()
+    return 0 if status == 0 else 1
+
+
+COMMANDS = {"debug": debug, "qemu-gdb": qemu_gdb, "gdb": gdb_only, "run": run,
+            "record": record, "debug-rr": debug_rr}
+
+
+def main(argv):
+    if len(argv) != 1 or argv[0] not in COMMANDS and argv[0] != "tour":
+        print("usage: python3 -m bootlab.cli %s" % "|".join(list(COMMANDS) + ["tour"]),
+              file=sys.stderr)
+        return 2
+    try:
+        if argv[0] == "tour":
+            from . import tour
+            return tour.main()
+        return COMMANDS[argv[0]]()
+    except (check.Bad, session.SessionError) as e:
+        print("bootlab: %s" % e, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

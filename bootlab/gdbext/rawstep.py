@@ -1,0 +1,55 @@
+"""Single steps sent straight to QEMU's gdbstub, for long loops (bl
+next-mode, bl until, make trace).
+
+GDB's `stepi` costs about a millisecond: it refetches registers, rebuilds
+frames and runs every stop observer. A bare `s` packet and one `g` packet
+(all registers in one reply, decoded at the offsets the target itself
+reports) cost what the link costs. While raw steps run, GDB's caches are
+stale: finish() flushes them (and the snapshot) before GDB looks again.
+"""
+import gdb
+
+from ..gdbstub import RegisterLayout, is_stop_reply
+from . import snapshot, target
+
+STEP_TRIES = 3
+
+
+class TargetGone(gdb.GdbError):
+    pass
+
+
+class Stepper:
+    """Steps the selected CPU and reads registers from `g` replies."""
+
+    def __init__(self, names=snapshot.REGS):
+        table = gdb.execute("maint print remote-registers", to_string=True)
+        self.layout = RegisterLayout.from_gdb_table(table)
+        missing = [n for n in names if n not in self.layout.fields]
+        if missing:
+            raise gdb.GdbError("bootlab: the target sends no %s register" % ", ".join(missing))
+        self.names = list(names)
+        self.empty_steps = 0
+
+    def read(self):
+        return self.layout.decode(target.packet("g"), self.names)
+
+    def step(self, before=None):
+        """One instruction; returns (stop reply, registers after). QEMU 7.2
+        sometimes answers a step without executing anything under load (same
+        registers): step again then, STEP_TRIES times at most (a `jmp $`
+        really stays where it is)."""
+        for _ in range(STEP_TRIES):
+            reply = target.packet("s")
+            if not is_stop_reply(reply) or reply[:1] in ("W", "X"):
+                raise TargetGone("bootlab: the target did not stop after a step (%s)" % reply[:40])
+            regs = self.read()
+            if before is None or regs != before or "watch:" in reply:
+                return reply, regs
+            self.empty_steps += 1
+        return reply, regs
+
+    def finish(self):
+        """Make GDB (and the snapshot) read the target afresh."""
+        target.flush()
+        snapshot.invalidate()

@@ -1,0 +1,231 @@
+"""The GDB half of `make trace` (bootlab/trace/main.py starts it).
+
+Runs in `gdb -batch` after debug/lab.gdb, the symbol files and a `target
+remote` to a QEMU paused at the reset vector. From 0x7c00 it single-steps
+the CPU with raw remote-protocol packets (rawstep.py) until an instruction
+writes VGA text memory, and writes one JSON object per line for main.py:
+  start  the milestone symbols' addresses
+  insn   one instruction: where, CPU mode, bytes, disassembly, source line,
+         control registers, CS or GDTR it changed, the mode after it
+  bios   a BIOS call: registers before and after, instructions QEMU ran
+  end    why the trace stopped (vga, bound, halt, error) and where
+The mode after each step is the snapshot's (the core decides when the
+monitor must be asked). Settings come from the environment (BOOTLAB_TRACE_*,
+see main.py). A real-mode `int` runs at full speed to the next instruction
+unless BIOS=1, and so does a `rep` string instruction.
+"""
+import json
+import os
+import time
+
+import gdb
+
+from ..vga import SCREEN_BYTES, VGA_TEXT_ADDR, cell_at
+from ..x86.controlregs import BIT_TABLES, bit_changes
+from . import codeinfo, rawstep, snapshot, stepping, target
+from .qemuside import ExecLog, ex, real_mode_bytes, shutdown_note
+from .scripting import continue_for, end_session
+
+LEG_TIMEOUT_S = 20                      # one BIOS call or rep at full speed
+WATCHED = ("cr0", "cr3", "cr4", "efer", "cs")   # shown when an instruction changes them
+BIOS_REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "eflags", "ds", "es")
+# Memory a BIOS call reads at DS:SI (INT 13h's disk address packet) and
+# writes at ES:DI (INT 15h E820's entry), kept so main.py can describe it.
+PACKET_BYTES = 16
+BUFFER_BYTES = 24
+
+
+class Stop(Exception):
+    """The trace ends here: reason is vga, bound, halt or error."""
+
+    def __init__(self, reason, message, **extra):
+        super().__init__(message)
+        self.reason, self.extra = reason, extra
+
+
+class Tracer:
+    def __init__(self, out, show_bios, limit, exec_log):
+        self.out, self.show_bios, self.limit, self.exec_log = out, show_bios, limit, exec_log
+        self.stepper = rawstep.Stepper()
+        self.code = codeinfo.CodeCache()
+        self.n = 0
+        self.pending = []    # BIOS=1: calls stepped into, not yet returned
+        # GDB only knows its own watchpoints; ours (a raw Z2) reports a write
+        # during a raw step, this one a write while GDB runs the guest.
+        self.vga_watch = gdb.Breakpoint("*(char(*)[%d])0x%x" % (SCREEN_BYTES, VGA_TEXT_ADDR),
+                                         gdb.BP_WATCHPOINT, internal=True)
+        target.packet("Z2,%x,%x" % (VGA_TEXT_ADDR, SCREEN_BYTES))
+        self.snap = snapshot.current()
+
+    @property
+    def empty_steps(self):
+        return self.stepper.empty_steps
+
+    def emit(self, **record):
+        self.out.write(json.dumps(record) + "\n")
+
+    @property
+    def regs(self):
+        return self.snap.regs
+
+    def run(self):
+        while True:
+            if self.n >= self.limit:
+                raise Stop("bound", "stopped after %d instructions (MAX=%d) before any "
+                           "write to VGA memory" % (self.n, self.limit),
+                           lin=self.snap.state.pc_linear)
+            self.one()
+
+    def one(self):
+        st = self.snap.state
+        m, lin = st.mode, st.pc_linear
+        info = self.code.at(st)
+        self.n += 1
+        rec = dict(k="insn", n=self.n, lin=lin, cs=self.regs["cs"], ip=st.ip, mode=m.name,
+                   bits=m.bits, paging=m.paging, t=time.monotonic(), **info.record())
+        if self.pending:
+            rec["in_bios"] = True
+        before = self.snap
+        reply = ""
+        if info.kind == "int" and m.bits == 16 and not self.show_bios:
+            self.emit(**rec)
+            self.bios_call(lin + info.size, info.insn.cs.operands[0].imm)
+            return
+        if info.kind == "hlt":
+            if info.symbol or not self.show_bios:
+                self.emit(**rec)
+                raise Stop("halt", "the CPU reached HLT at 0x%x %s before any write to "
+                           "VGA memory" % (lin, info.symbol), lin=lin)
+            self.full_speed(lin + info.size)    # the BIOS waits for an interrupt
+        elif info.kind == "rep":
+            self.full_speed(lin + info.size)
+            width = (1 << (8 * info.addr_size)) - 1
+            rec["iterations"] = ((before.regs["rcx"] & width) - (self.regs["rcx"] & width)) & width
+        else:
+            try:
+                reply, regs = self.stepper.step(before.regs)
+            except rawstep.TargetGone as e:
+                rec["unfinished"] = True
+                self.emit(**rec)
+                raise Stop("error", shutdown_note() or str(e))
+            self.snap = snapshot.after_raw_step(before, info.insn, regs)
+        if info.kind == "int" and m.bits == 16:    # BIOS=1: stepped into the BIOS
+            self.pending.append((lin + info.size, self.n, rec["t"], self.pick(before.regs),
+                                 info.insn.cs.operands[0].imm, self.packet(before.regs)))
+        self.annotate(rec, before, info)
+        self.emit(**rec)
+        if "watch:" in reply or self.vga_watch.hit_count:
+            raise Stop("vga", "instruction %d wrote VGA memory" % self.n, lin=lin,
+                       **self.cell(self.watch_address(reply)))
+        self.bios_returned()
+
+    def annotate(self, rec, before, info):
+        """What the instruction changed that a learner should see."""
+        old, new = before.regs, self.regs
+        changed = {r: [old[r], new[r], bit_changes(old[r], new[r], BIT_TABLES.get(r, ()))]
+                   for r in WATCHED if old[r] != new[r]}
+        if changed:
+            rec["changed"] = changed
+        new_mode = self.snap.mode
+        if new_mode != before.mode:
+            rec["mode_after"] = [new_mode.name, new_mode.paging]
+        if info.kind == "table":
+            rec["tables"] = self.snap.monitor.tables
+
+    def full_speed(self, resume_at):
+        """Let GDB run the guest to the linear address resume_at."""
+        self.stepper.finish()
+        stop = gdb.Breakpoint("*0x%x" % resume_at, internal=True, temporary=True)
+        try:
+            _, timed_out = continue_for(LEG_TIMEOUT_S, to_string=True)
+        except gdb.error as e:
+            raise Stop("error", "the guest went away: %s" % e)
+        finally:
+            if stop.is_valid():
+                stop.delete()
+        snapshot.invalidate()
+        self.snap = snapshot.current()
+        lin = self.snap.state.pc_linear
+        if timed_out:
+            raise Stop("error", "the guest did not get to 0x%x within %d s (it is at 0x%x)"
+                       % (resume_at, LEG_TIMEOUT_S, lin))
+        if lin != resume_at and not self.vga_watch.hit_count:
+            raise Stop("error", shutdown_note() or "expected the guest at 0x%x, it stopped "
+                       "at 0x%x" % (resume_at, lin))
+
+    def pick(self, regs):
+        return {r: regs[r] for r in BIOS_REGS}
+
+    def bios_call(self, resume_at, vector):
+        regs = self.regs
+        before, t0, mark = self.pick(regs), time.monotonic(), self.exec_log.mark()
+        packet = self.packet(regs)
+        self.full_speed(resume_at)
+        executed = self.exec_log.lines_since(mark)
+        self.emit(k="bios", vector=vector, before=before, after=self.pick(self.regs),
+                  count=None if executed is None else executed - 1,   # less the `int`
+                  seconds=time.monotonic() - t0, shown=False, ds_si=packet,
+                  es_di=self.buffer(regs))
+        if self.vga_watch.hit_count:
+            raise Stop("vga", "the BIOS call wrote VGA memory", lin=self.snap.state.pc_linear)
+
+    def bios_returned(self):
+        """BIOS=1: the instruction after a stepped `int` closes the call."""
+        if self.pending and self.snap.state.pc_linear == self.pending[-1][0]:
+            _, start, t0, before, vector, packet = self.pending.pop()
+            self.emit(k="bios", vector=vector, before=before, after=self.pick(self.regs),
+                      count=self.n - start, seconds=time.monotonic() - t0, shown=True,
+                      ds_si=packet, es_di=self.buffer(before))
+
+    @staticmethod
+    def packet(before):
+        """What a call may read at DS:SI (INT 13h's disk address packet)."""
+        return real_mode_bytes(before["ds"], before["rsi"], PACKET_BYTES)
+
+    @staticmethod
+    def buffer(before):
+        """What a call may have written at ES:DI (an E820 entry, say)."""
+        return real_mode_bytes(before["es"], before["rdi"], BUFFER_BYTES)
+
+    @staticmethod
+    def cell(address):
+        """The VGA text cell a write hit, as row and column."""
+        if address is None:
+            return {}
+        row, column = cell_at(address)
+        return dict(written=address, row=row, column=column)
+
+    @staticmethod
+    def watch_address(reply):
+        for field in reply.split(";"):
+            if field.startswith(("watch:", "T05watch:")):
+                return int(field.split(":")[1], 16)
+        return None
+
+
+def main():
+    env = os.environ
+    with open(env["BOOTLAB_TRACE_RECORDS"], "w", buffering=1) as out:
+        tracer = None
+        try:
+            stepping.quiet[0] += 1    # no mode messages or context display at our stops
+            ex("set disassembly-flavor intel")
+            first = gdb.Breakpoint("*0x7c00", internal=True, temporary=True)
+            _, timed_out = continue_for(LEG_TIMEOUT_S, to_string=True)
+            if timed_out or first.is_valid():
+                raise Stop("error", "the BIOS did not jump to 0x7c00 within %d s (no boot "
+                           "sector? `make run` shows the BIOS's screen)" % LEG_TIMEOUT_S)
+            out.write(json.dumps(dict(k="start", t=time.monotonic(),
+                                      symbols=codeinfo.transition_addresses())) + "\n")
+            log = ExecLog(env["BOOTLAB_TRACE_EXECLOG"])
+            tracer = Tracer(out, env.get("BOOTLAB_TRACE_BIOS") == "1",
+                            int(env.get("BOOTLAB_TRACE_MAX", "100000")), log)
+            tracer.run()
+        except Stop as e:
+            out.write(json.dumps(dict(k="end", reason=e.reason, message=str(e),
+                                      t=time.monotonic(), empty_steps=tracer and tracer.empty_steps,
+                                      **e.extra)) + "\n")
+        except (gdb.error, gdb.GdbError) as e:
+            out.write(json.dumps(dict(k="end", reason="error", message=str(e),
+                                      t=time.monotonic())) + "\n")
+    end_session()

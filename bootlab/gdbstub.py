@@ -1,0 +1,116 @@
+"""GDB's remote serial protocol, as bootlab speaks it to QEMU's gdbstub.
+
+A packet is `$data#cs`, cs being the sum of the data bytes mod 256 in two hex
+digits (GDB manual, "Overview" of the Remote Protocol). Outside packets the
+stream carries single bytes: `+`/`-` acknowledgements and 0x03, the
+interrupt request. Inside data, `$`, `#` and `}` are escaped as `}` + (c ^
+0x20), so a raw `#` always ends a packet. Used by the record/replay relay,
+by the raw steppers (through GDB) and by `make bench`'s floor (Client).
+"""
+import select
+import socket
+import time
+
+
+def frame(data: bytes) -> bytes:
+    return b"$" + data + b"#" + b"%02x" % (sum(data) & 0xff)
+
+
+class Reader:
+    """Splits a byte stream into ("pkt", data), ("ack", b"+" or b"-") and
+    ("int", b"\\x03") items. feed() returns the items complete so far."""
+
+    def __init__(self):
+        self.buf = b""
+
+    def feed(self, data: bytes):
+        self.buf += data
+        items = []
+        while self.buf:
+            first = self.buf[:1]
+            if first == b"$":
+                end = self.buf.find(b"#")
+                if end < 0 or len(self.buf) < end + 3:
+                    break                           # wait for the rest
+                items.append(("pkt", self.buf[1:end]))
+                self.buf = self.buf[end + 3:]
+            elif first in (b"+", b"-"):
+                items.append(("ack", first))
+                self.buf = self.buf[1:]
+            elif first == b"\x03":
+                items.append(("int", first))
+                self.buf = self.buf[1:]
+            else:
+                self.buf = self.buf[1:]             # noise between packets
+        return items
+
+
+def is_stop_reply(data) -> bool:
+    """T (signal + info), S (signal), W (exited), X (killed): the packets that
+    end a resume (GDB manual, "Stop Reply Packets")."""
+    return data[:1] in (b"T", b"S", b"W", b"X", "T", "S", "W", "X")
+
+
+def is_forward_resume(data: bytes) -> bool:
+    return data[:1] in (b"c", b"s", b"C", b"S") or data.startswith(b"vCont;")
+
+
+def hexstr(text: str) -> bytes:
+    return text.encode().hex().encode()
+
+
+class RegisterLayout:
+    """Where each register sits in a `g` reply: {name: (byte offset, size)},
+    from GDB's `maint print remote-registers` (the target's own layout)."""
+
+    def __init__(self, fields):
+        self.fields = fields
+
+    @classmethod
+    def from_gdb_table(cls, table):
+        fields = {}
+        for line in table.splitlines()[1:]:
+            f = line.split()
+            # Name Nr Rel Offset Size Type "Rmt Nr" "g/G Offset"
+            if len(f) == 8 and f[7].isdigit():
+                fields[f[0]] = (int(f[7]), int(f[4]))
+        return cls(fields)
+
+    def decode(self, reply, names):
+        """{name: int} of the named registers of a `g` reply (hex text)."""
+        raw = bytes.fromhex(reply)
+        fields = self.fields
+        return {n: int.from_bytes(raw[fields[n][0]:fields[n][0] + fields[n][1]], "little")
+                for n in names}
+
+
+class Client:
+    """A bare gdbstub client over TCP, for measuring the link's floor (make
+    bench): no GDB in between. Every wait is bounded."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+        self.reader = Reader()
+        self.items = []
+
+    def request(self, data: bytes) -> bytes:
+        self.sock.sendall(frame(data))
+        deadline = time.monotonic() + self.timeout
+        while True:
+            while self.items:
+                kind, item = self.items.pop(0)
+                if kind == "pkt":
+                    self.sock.sendall(b"+")
+                    return item
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                raise TimeoutError("the gdbstub did not answer %r" % data[:20])
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the gdbstub closed the connection")
+            self.items += self.reader.feed(chunk)
+
+    def close(self):
+        self.sock.close()

@@ -1,0 +1,175 @@
+"""This project, as the tools need to know it: where things are, the values
+include/bootlab.h chose, and the boot path's milestones.
+
+The milestones are the boot's transitions, in order: each a global label in
+boot/ or kernel/ (the README's boot-path table). All but boot_start (the
+BIOS jumps there) and kmain (C) begin with MAGIC_BREAK (`xchg bx, bx`,
+boot/macros.inc), where Bochs stops right *after* the instruction: 2 bytes
+past the label in 16-bit code, 3 in 32- and 64-bit code (66 87 db).
+"""
+import functools
+from pathlib import Path
+
+from . import header
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+CONFIGS = ROOT / "configs"
+ELF_FILES = ("boot16.elf", "boot32.elf", "kernel.elf")       # one per CPU mode
+SYMBOL_FILES = tuple(e.replace(".elf", ".sym") for e in ELF_FILES)  # Bochs' ldsym
+
+
+@functools.lru_cache(maxsize=None)
+def constants():
+    """{NAME: int} of include/bootlab.h (and x86.h, which it includes)."""
+    return header.read(header.INCLUDE / "bootlab.h")
+
+
+def const(*names):
+    """One value, or a list of values, of include/bootlab.h."""
+    values = [constants()[n] for n in names]
+    return values[0] if len(values) == 1 else values
+
+
+def elf_paths(build=BUILD):
+    return [Path(build) / e for e in ELF_FILES]
+
+
+def symbol_paths(build=BUILD):
+    return [Path(build) / s for s in SYMBOL_FILES]
+
+
+class Milestone:
+    def __init__(self, name, title, meaning, story="", show=()):
+        self.name = name          # the label
+        self.title = title        # a heading, as the tour prints it
+        self.meaning = meaning    # one line: what has just become true there
+        self.story = story        # the tour's few lines about it
+        self.show = list(show)    # GDB commands that show the state there
+
+
+MILESTONES = [
+    Milestone("boot_start", "The BIOS hands over at 0x7c00",
+              "the BIOS jumped to the boot sector at 0x7c00 (real mode)",
+              "SeaBIOS loaded sector 0 to 0x7c00 and jumped to it, in real mode, with the\n"
+              "boot drive in DL (0x80 = first hard disk).",
+              ["info registers cs dl", "bl seg"]),
+    Milestone("stage2_loaded", "Stage 2 and the kernel are in memory",
+              "the boot sector read stage 2 and the kernel from disk",
+              "Two INT 13h AH=42h reads put stage 2 at 0x7e00 and the kernel at 0x10000.\n"
+              "The first bytes of each:",
+              ["bl phys 0x7e00 16", "bl phys 0x10000 16"]),
+    Milestone("stage2_start", "Stage 2 runs",
+              "stage 2 runs at 0x7e00 (real mode)",
+              "The boot sector jumped past its 512 bytes, into the code it just loaded.", []),
+    Milestone("a20_enabled", "A20 is on",
+              "the A20 gate is on: addresses above 1 MiB do not wrap",
+              "Address line 20 no longer wraps: 0x100500 and 0x500 are different bytes now.",
+              ["bl phys 0x500 2", "bl phys 0x100500 2"]),
+    Milestone("e820_done", "The BIOS memory map is collected",
+              "the BIOS memory map (E820) is saved for the kernel",
+              "INT 15h E820h wrote the map into boot_info (0x4000) for the kernel.",
+              ["print/x *(unsigned short *)(0x4000 + 6)"]),
+    Milestone("long_mode_supported", "CPUID says this CPU has long mode",
+              "CPUID says this CPU has long mode"),
+    Milestone("gdt_loaded", "The GDT is loaded",
+              "LGDT done: GDTR points at bootlab's GDT",
+              "LGDT gave the CPU the table; nothing uses it until a segment register\n"
+              "is loaded. The descriptors, decoded:",
+              ["bl gdt"]),
+    Milestone("pe_set", "CR0.PE is set",
+              "CR0.PE=1, but CS still holds its real-mode cache (16-bit code)",
+              "The CPU is in protected mode now, but CS still holds its real-mode\n"
+              "cache: it keeps decoding 16-bit code until the far jump reloads CS.",
+              ["bl cr", "bl seg"]),
+    Milestone("pm_entry", "The first 32-bit protected-mode instruction",
+              "the far jump loaded CS=SEL_CODE32: 32-bit protected mode",
+              "The far jump loaded CS with selector 0x08: a 32-bit code descriptor.",
+              ["bl seg"]),
+    Milestone("page_tables_built", "Identity page tables are built",
+              "PML4/PDPT/PD built, identity map of the first 1 GiB",
+              "PML4 -> PDPT -> PD at 0x1000-0x3fff map the first 1 GiB with 2 MiB pages.",
+              ["bl phys 0x3000 32"]),
+    Milestone("pae_enabled", "CR4.PAE is set", "CR4.PAE=1",
+              "Long mode needs the 64-bit (PAE) entry format."),
+    Milestone("cr3_loaded", "CR3 points at the PML4", "CR3 = the PML4",
+              "Paging is still off: CR3 is only stored."),
+    Milestone("lme_set", "EFER.LME is set",
+              "EFER.LME=1 (long mode enabled, not yet active)",
+              "Long mode is enabled but not active (EFER.LMA = 0) until paging is on.",
+              ["bl cr"]),
+    Milestone("pg_set", "CR0.PG is set: long mode is active",
+              "CR0.PG=1: EFER.LMA=1, compatibility mode (CS still 32-bit)",
+              "The CPU set EFER.LMA. CS still holds the 32-bit descriptor, so this is\n"
+              "compatibility mode. Every address is now translated; 0xb8000 walks to:",
+              ["bl walk 0xb8000"]),
+    Milestone("lm_entry", "The first 64-bit instruction",
+              "the far jump loaded CS=SEL_CODE64: 64-bit long mode",
+              "The far jump loaded CS with selector 0x18 (L=1): 64-bit mode.",
+              ["bl seg"]),
+    Milestone("kmain", "The C kernel starts", "the C kernel starts",
+              "lm_entry set up the stack, cleared .bss and called kmain(info) with the\n"
+              "boot_info pointer in RDI, as the System V AMD64 ABI passes it.",
+              ["bt", "info args"]),
+]
+NAMES = [m.name for m in MILESTONES]
+BY_NAME = {m.name: m for m in MILESTONES}
+MEANING = {m.name: m.meaning for m in MILESTONES}
+# Labels without MAGIC_BREAK: tools put breakpoints on them instead.
+BREAKPOINT_ONLY = ("boot_start", "kmain")
+# The kernel's last function: writes DEBUG_EXIT_SUCCESS to port 0xf4 and
+# halts with interrupts off. Tours stop here to read the screen.
+END = "debug_exit"
+# Where the boot code and kernel go when something fails; a stop there ends
+# a tour early with the reason. boot_fail prints the reason with the BIOS
+# and halts; exception_handler is the kernel's C handler for CPU exceptions;
+# the .halt labels are the assembly fallbacks should C ever return.
+FAILURES = {
+    "boot_fail": "the boot code stopped with an error message",
+    "exception_handler": "the kernel took a CPU exception (panic screen)",
+    "lm_entry.halt": "kmain returned",
+    "isr_common.halt": "the exception handler returned",
+}
+MAGIC_SIZES = (2, 3)
+
+
+def read_symbols(paths):
+    """{name: address} from ldsym files ("hexaddr name" lines, no 0x)."""
+    table = {}
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2:
+                    table.setdefault(parts[1], int(parts[0], 16))
+    return table
+
+
+def check_symbols(table):
+    missing = [n for n in NAMES + [END] if n not in table]
+    if missing:
+        raise KeyError("symbols missing from the .sym files: " + ", ".join(missing))
+
+
+def transition_at(table, addr, magic):
+    """The milestone a stop at linear `addr` belongs to, or None. A magic
+    breakpoint stops 2 or 3 bytes after its label; a breakpoint on it."""
+    for name in NAMES:
+        where = table.get(name)
+        if where is None:
+            continue
+        if (magic and addr - where in MAGIC_SIZES) or (not magic and addr == where):
+            return name
+    return None
+
+
+def nearest_symbol(table, addr):
+    """'name+0xoff' for the closest symbol at or below addr (for messages)."""
+    best = None
+    for name, where in table.items():
+        if where <= addr and (best is None or where > best[1]):
+            best = (name, where)
+    if best is None:
+        return hex(addr)
+    off = addr - best[1]
+    return best[0] + (f"+{off:#x}" if off else "")

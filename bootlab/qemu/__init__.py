@@ -1,0 +1,1 @@
+"""QEMU as bootlab drives it: command lines, and parsers of what it prints."""

@@ -1,0 +1,178 @@
+"""The QEMU and GDB command lines of every bootlab run, built in one place.
+
+The machine comes from configs/qemu.args (one option per line, '#' starts a
+comment); a Machine adds what one run changes (the CPU model, memory, CPU
+count, what boots) and the devices a run needs. GDB's side: the lab's setup
+file, the symbol files, and the `target remote` line.
+
+The gdbstub always listens on 127.0.0.1, on a socket the caller has bound
+and passes to QEMU as a file descriptor (session.py): the port is free by
+construction and nothing else can take it first. QEMU's `-s` and
+`-gdb tcp::N` would listen on every interface; `target remote | exec qemu
+... -gdb stdio` needs no port, but over that pipe GDB polls QEMU's stderr
+once per byte and a monitor command printing more than ~650 lines
+deadlocks both (GDB's one-byte acks fill the socket's buffer while QEMU,
+busy printing, reads nothing). Loopback TCP coalesces those acks.
+"""
+import shlex
+from pathlib import Path
+
+from .. import project
+
+QEMU = "qemu-system-x86_64"
+GDB = "gdb"
+QEMU_ARGS = project.CONFIGS / "qemu.args"
+# isa-debug-exit: the kernel's status byte v written to port 0xf4 ends QEMU
+# with exit status (v << 1) | 1.
+DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+LOOPBACK = "127.0.0.1"
+GDB_SETUP = project.ROOT / "debug" / "lab.gdb"
+# Options that would open a listening port beyond loopback, or take over
+# the gdbstub or the monitor bootlab talks through.
+REFUSED = {"-s": "listens for GDB on every interface (bootlab starts the gdbstub itself)",
+           "-gdb": "bootlab starts the gdbstub itself, on 127.0.0.1",
+           "-qmp": "a QMP socket is not needed and could listen beyond loopback",
+           "-daemonize": "QEMU must stay bootlab's child"}
+
+
+class BadOption(ValueError):
+    pass
+
+
+def config_args(path=QEMU_ARGS):
+    args = []
+    for line in Path(path).read_text().splitlines():
+        args += line.split("#", 1)[0].split()
+    return args
+
+
+def check_extra(words):
+    """Refuse QEMU options that break the GDB link or open a network port."""
+    for i, w in enumerate(words):
+        name = w.split("=", 1)[0]
+        if name in REFUSED:
+            raise BadOption("QEMU option %s: %s" % (name, REFUSED[name]))
+        if name in ("-monitor", "-serial", "-chardev", "-vnc", "-spice") and i + 1 < len(words):
+            value = words[i + 1]
+            if any(p in value for p in ("tcp:", "telnet:", "udp:", "websocket")) and \
+                    LOOPBACK not in value and "localhost" not in value:
+                raise BadOption("QEMU option %s %s would listen beyond loopback; "
+                                "bind it to 127.0.0.1" % (name, value))
+            if name == "-vnc" and not value.startswith(("127.0.0.1", "localhost", "unix:", "none")):
+                raise BadOption("QEMU option -vnc %s would listen beyond loopback" % value)
+    return words
+
+
+class Machine:
+    """The PC one run emulates: configs/qemu.args with this run's changes.
+    boots: ("disk", path) or ("kernel", path)."""
+
+    def __init__(self, disk=None, kernel=None, cpu=None, mem=None, smp=None, append=None,
+                 initrd=None, extra=(), config=QEMU_ARGS):
+        self.disk, self.kernel = disk, kernel
+        self.cpu, self.mem, self.smp = cpu, mem, smp
+        self.append, self.initrd = append, initrd
+        self.extra = check_extra(list(extra))
+        self.config = config
+
+    def args(self, drop=()):
+        args = [a for a in config_args(self.config) if a not in drop]
+        for option, value in (("-cpu", self.cpu), ("-m", self.mem)):
+            if value:
+                if option in args:
+                    args[args.index(option) + 1] = str(value)
+                else:
+                    args += [option, str(value)]
+        if self.smp:
+            args += ["-smp", str(self.smp)]
+        if self.kernel:
+            args += ["-kernel", str(self.kernel)]
+            if self.append:
+                args += ["-append", self.append]
+            if self.initrd:
+                args += ["-initrd", str(self.initrd)]
+        elif self.disk:
+            args += disk_args(self.disk)
+        return args + self.extra
+
+
+def disk_args(image):
+    """The image as the IDE disk; snapshot=on keeps runs from writing to (and
+    locking) the shared image, so any number of them can boot it at once.
+    QEMU's -drive splits on ',': a comma in the path is doubled."""
+    return ["-drive", "file=%s,format=raw,if=ide,snapshot=on" % str(image).replace(",", ",,")]
+
+
+def qemu(machine, display="none", debugcon=None, debug_exit=False, gdb_fd=None, paused=None,
+         drop=(), extra=()):
+    """QEMU's argv. gdb_fd: a listening socket's descriptor for the gdbstub
+    (then the CPU starts paused, -S, unless paused=False)."""
+    args = [QEMU, *machine.args(drop)]
+    if display:
+        args += ["-display", display]
+    if debugcon == "stdio":
+        args += ["-debugcon", "stdio"]
+    elif debugcon:
+        args += ["-debugcon", "file:%s" % str(debugcon).replace(",", ",,")]
+    if debug_exit:
+        args += DEBUG_EXIT
+    if gdb_fd is not None:
+        args += gdbstub_args(gdb_fd)
+        if paused is None:
+            paused = True
+    if paused:
+        args.append("-S")
+    return args + list(extra)
+
+
+def gdbstub_args(fd):
+    # nodelay: QEMU acks a packet and sends its reply in two writes; with
+    # Nagle on, the reply waits for the ack's TCP ACK (40 ms delayed ACK).
+    return ["-chardev", "socket,id=bootlab-gdb,fd=%d,server=on,wait=off,nodelay=on" % fd,
+            "-gdb", "chardev:bootlab-gdb"]
+
+
+def gdb_target(port, host=LOOPBACK):
+    return "target remote %s:%d" % (host, port)
+
+
+def symbol_commands(paths):
+    """add-symbol-file lines for FILE or FILE@OFFSET (moves the addresses by
+    OFFSET, for code that runs elsewhere than it was linked). add-symbol-file,
+    not `file`: `file` on a 32-bit ELF would fix GDB's architecture to i386,
+    and the 64-bit target description QEMU sends would then be refused."""
+    out = []
+    for p in paths:
+        path, _, offset = str(p).partition("@")
+        out.append("add-symbol-file %s%s" % (gdb_quote(path), " -o %s" % offset if offset else ""))
+    return out
+
+
+def gdb_quote(text):
+    """A file name as GDB's command line parser reads it (quotes for blanks)."""
+    if text and all(c not in text for c in " \t'\"\\"):
+        return text
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def gdb(setup=True, symbols=(), commands=(), batch=False, quiet=True):
+    """GDB's argv: the lab's setup (extension, settings), symbol files, then
+    each command with -ex."""
+    args = [GDB, "-nx"]
+    if quiet:
+        args.append("-q")
+    if batch:
+        args.append("-batch")
+    if setup:
+        args += ["-x", str(GDB_SETUP)]
+    for line in symbol_commands(symbols) + list(commands):
+        args += ["-ex", line]
+    return args
+
+
+def shell_words(text):
+    """QEMU_ARGS='-cpu max -smp 2' as a list, or BadOption for bad quoting."""
+    try:
+        return shlex.split(text)
+    except ValueError as e:
+        raise BadOption("QEMU_ARGS: %s" % e) from None

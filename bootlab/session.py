@@ -1,0 +1,212 @@
+"""QEMU paused with its gdbstub on loopback, and GDB attached to it.
+
+    with session.Qemu(machine, log) as qemu:       # bound, started, paused
+        result = session.batch_gdb(qemu, ["-ex", "continue", ...], timeout=30)
+
+The listening socket is made here, on 127.0.0.1 at a port the kernel picks
+(or the one asked for), and handed to QEMU as a file descriptor: the port is
+known to be free and QEMU owns it from its first instruction, so two runs
+never race for a port and nothing but loopback ever listens. QEMU's own
+messages go to a log file (shown when it dies unexpectedly). QEMU dies with
+this process (PR_SET_PDEATHSIG) and is killed by PID when the session ends.
+"""
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+from . import proc
+from .qemu import cmdline
+
+START_LIMIT_S = 10      # QEMU up (it answers GDB within ~0.1 s)
+STOP_LIMIT_S = 5        # QEMU gone after SIGKILL
+LAST_WORDS = 8          # lines of QEMU's log shown when it dies
+# What QEMU writes to its log in a normal end (GDB's kill, the monitor's quit).
+ORDINARY_LAST_WORDS = ("QEMU: Terminated via GDBstub", "terminating on signal")
+
+
+class SessionError(Exception):
+    """One line for the user (a busy port, QEMU that would not start)."""
+
+
+def listen(port=0, host=cmdline.LOOPBACK):
+    """A listening TCP socket on host:port (0: the kernel picks a free one)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((host, port))
+    except OSError as e:
+        s.close()
+        if e.errno == errno.EADDRINUSE:
+            raise SessionError("port %d on %s is busy (another make qemu-gdb?); stop that, or "
+                               "choose another: GDBPORT=N" % (port, host)) from None
+        raise SessionError("cannot listen on %s:%d: %s" % (host, port, e.strerror)) from None
+    s.listen(1)
+    return s
+
+
+class Qemu:
+    """One QEMU, paused (-S) until GDB says continue, its gdbstub on a
+    loopback socket. argv_for(fd) builds QEMU's command line around the
+    listening descriptor (cmdline.qemu(..., gdb_fd=fd))."""
+
+    def __init__(self, argv_for, log, port=0, stdin=subprocess.DEVNULL, new_session=True,
+                 env=None):
+        self.argv_for, self.log_path = argv_for, str(log)
+        self.requested_port = port
+        self.stdin, self.new_session, self.env = stdin, new_session, env
+        self.proc = None
+        self.port = None
+        self.killed = False
+        self.watcher = None
+
+    # ---- life -------------------------------------------------------------------
+    def start(self):
+        sock = listen(self.requested_port)
+        self.port = sock.getsockname()[1]
+        fd = sock.fileno()
+        argv = self.argv_for(fd)
+        try:
+            log = open(self.log_path, "wb")
+        except OSError as e:
+            sock.close()
+            raise SessionError("cannot write QEMU's log %s: %s" % (self.log_path, e.strerror))
+        try:
+            self.proc = subprocess.Popen(argv, stdin=self.stdin, stdout=log, stderr=log,
+                                         pass_fds=(fd,), start_new_session=self.new_session,
+                                         preexec_fn=proc.die_with_parent, env=self.env)
+        except OSError as e:
+            raise SessionError("cannot start %s: %s" % (argv[0], e.strerror)) from None
+        finally:
+            log.close()
+            sock.close()        # QEMU holds its own copy of the listening socket
+        self.argv = argv
+        return self
+
+    @property
+    def target(self):
+        """GDB's command to attach."""
+        return cmdline.gdb_target(self.port)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """Kill our QEMU by its PID (SIGKILL: after reverse execution QEMU was
+        seen to ignore SIGTERM) and reap it."""
+        if self.alive():
+            self.killed = True
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(STOP_LIMIT_S)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ---- what went wrong ---------------------------------------------------------
+    def last_words(self, lines=LAST_WORDS):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                text = f.read()[-20000:]
+        except OSError:
+            return []
+        return [l for l in text.splitlines() if l.strip()][-lines:]
+
+    def died_badly(self):
+        """QEMU ended by itself, not by our kill nor GDB's, with something to
+        say: a crash, a refused option, a missing file."""
+        if self.proc is None or self.proc.poll() is None or self.killed:
+            return False
+        words = [w for w in self.last_words() if not any(o in w for o in ORDINARY_LAST_WORDS)]
+        return self.proc.returncode != 0 or bool(words)
+
+    def death_note(self):
+        """One paragraph on QEMU's end, or '' when it ended as expected."""
+        if not self.died_badly():
+            return ""
+        status = self.proc.returncode
+        how = ("was killed by signal %d" % -status) if status < 0 else "exited with status %d" % status
+        words = self.last_words()
+        return "bootlab: QEMU %s; its last words (%s):\n%s" % (
+            how, self.log_path, "\n".join("  " + w for w in words) if words else "  (none)")
+
+    def watch(self, out=sys.stderr):
+        """Say at once when QEMU dies during an interactive session (GDB
+        itself only says "Remote connection closed")."""
+        def wait():
+            self.proc.wait()
+            note = self.death_note()
+            if note:
+                out.write("\n" + note + "\n")
+                out.flush()
+        self.watcher = threading.Thread(target=wait, daemon=True)
+        self.watcher.start()
+
+
+def batch_gdb(qemu, gdb_argv, timeout, input=None, cwd=None, env=None, log=None):
+    """Run GDB (its argv holds qemu.target where it should attach) against a
+    started Qemu; a proc.Result whose output ends with QEMU's death note
+    when QEMU died on its own."""
+    result = proc.run(gdb_argv, timeout, input=input, cwd=cwd, env=env, log=log)
+    note = qemu.death_note()
+    if note:
+        result.output += "\n" + note + "\n"
+    return result
+
+
+def interactive(argv, before=None):
+    """Run argv (GDB) in the foreground of this terminal, as a process group
+    of its own: Ctrl-C then reaches GDB alone (not make, not QEMU).
+    Returns its exit status. Without a terminal it simply runs."""
+    tty = None
+    try:
+        if os.isatty(0):
+            tty = 0
+    except OSError:
+        tty = None
+    if tty is None:
+        child = subprocess.Popen(argv, preexec_fn=lambda: proc.die_with_parent(signal.SIGTERM))
+        return _wait(child)
+    old_ttou = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    child = subprocess.Popen(argv, process_group=0,
+                             preexec_fn=lambda: proc.die_with_parent(signal.SIGTERM))
+    try:
+        try:
+            os.tcsetpgrp(tty, child.pid)
+        except OSError:
+            pass
+        return _wait(child)
+    finally:
+        try:
+            os.tcsetpgrp(tty, os.getpgrp())
+        except OSError:
+            pass
+        signal.signal(signal.SIGTTOU, old_ttou)
+
+
+def _wait(child):
+    """Wait for the child; a SIGTERM or SIGHUP to us ends it too."""
+    def end(sig, _frame):
+        try:
+            child.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    saved = {s: signal.signal(s, end) for s in (signal.SIGTERM, signal.SIGHUP)}
+    ignore_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return child.wait()
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+        signal.signal(signal.SIGINT, ignore_int)

@@ -1,0 +1,202 @@
+"""`make trace`, every instruction from 0x7c00 to the first write to
+VGA text memory as one annotated listing (build/trace.txt), with the mode
+changes, control-register writes and BIOS calls summed up on the terminal.
+
+It starts QEMU paused (bootlab.session), GDB in batch mode with the lab's
+extension, and bootlab.gdbext.tracer inside it, which steps the guest and
+writes one JSON record per instruction; this module turns the records into
+text (listing.py, summary.py, bios.py). The whole run is bounded by
+--timeout, the number of instructions by --max.
+
+Usage: python3 -m bootlab.trace.main [--bios] [--max N] [--timeout S] [--build DIR] [--out FILE]
+Exit status 0 when the trace reached a VGA write, 1 otherwise (one line why).
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from .. import project, session
+from ..qemu import cmdline
+from .bios import Describer
+from .listing import (HIGHLIGHT, LEGEND, bios_line, insn_line, mode_banner, notes,
+                      stage_heading, Sources)
+from .summary import Summary
+
+ROOT = project.ROOT
+milestones = project
+ELFS = project.ELF_FILES
+COLOURS = {"stage": "1", "mode": "1;33", "mark": "36", "bios": "35", "end": "1;32",
+           "fail": "1;31"}
+
+
+class TraceError(Exception):
+    pass
+
+
+def positive(text):
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError("%r is not a positive whole number" % text)
+    return value
+
+
+def run_gdb(build, image, options, records, exec_log):
+    machine = cmdline.Machine(disk=image)
+    env = dict(os.environ, BOOTLAB_TRACE_RECORDS=str(records),
+               BOOTLAB_TRACE_EXECLOG=str(exec_log), BOOTLAB_TRACE_MAX=str(options.max),
+               BOOTLAB_TRACE_BIOS="1" if options.bios else "0")
+    with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd),
+                      Path(records).with_name("qemu.log")) as qemu:
+        argv = cmdline.gdb(batch=True, symbols=[build / e for e in ELFS], commands=[
+            qemu.target, "python import bootlab.gdbext.tracer as t; t.main()"])
+        try:
+            result = session.batch_gdb(qemu, argv, options.timeout, cwd=ROOT, env=env)
+        except KeyboardInterrupt:
+            raise
+    if result.timed_out:
+        raise TraceError("no result within %d s (TRACE_TIMEOUT=); nothing was written"
+                         % options.timeout)
+    return result.output
+
+
+def render(records, describer, gdb_log):
+    """(listing lines, terminal lines with their colour, end record)."""
+    start = records[0] if records and records[0]["k"] == "start" else {"symbols": {}}
+    at = {addr: name for name, addr in start["symbols"].items()}
+    order = [n for n in milestones.NAMES if n in start["symbols"]]
+    sources, summary = Sources(), Summary()
+    full, term = [], []
+    end = None
+
+    def put(text, colour=None, show=True):
+        full.append(text)
+        if show:
+            term.append((text, colour))
+
+    for rec in records[1:]:
+        if rec["k"] == "insn":
+            name = at.get(rec["lin"])
+            if name and not rec.get("in_bios") and (
+                    not summary.stages or summary.stages[-1].name != name):
+                summary.open(name, rec["mode"], rec["t"])
+                put(stage_heading(order.index(name) + 1, len(order), name,
+                                  milestones.MEANING[name], rec), "stage")
+            summary.insn(rec)
+            marked = rec["kind"] in HIGHLIGHT or "changed" in rec or "unfinished" in rec
+            put(insn_line(rec, sources), "mark" if marked else None, show=marked)
+            for note in notes(rec):
+                put("   ! " + note, "mark", show=marked)
+            if "mode_after" in rec:
+                put(mode_banner((rec["mode"], rec["paging"]), rec["mode_after"]), "mode")
+        elif rec["k"] == "bios":
+            summary.bios(rec, re.match(r"INT \w+ \w+=\w+", describer.service(rec)).group(0))
+            put(bios_line(rec, describer), "bios")
+        elif rec["k"] == "end":
+            end = rec
+            summary.close(rec["t"])
+    if end is None:
+        raise TraceError("GDB ended before the trace did; its output is in %s"
+                         % shown_path(gdb_log))
+    put(end_banner(end, records), "end" if end["reason"] == "vga" else "fail")
+    if end.get("empty_steps"):
+        put("(QEMU answered %d single steps without executing anything; each was stepped "
+            "again)" % end["empty_steps"], show=False)
+    put("")
+    for line in summary.lines():
+        put(line, "stage" if line.startswith("==") else None)
+    return full, term, end
+
+
+def end_banner(end, records):
+    last = next((r for r in reversed(records) if r["k"] == "insn"), None)
+    where = ""
+    if last:
+        where = " at 0x%x %s" % (last["lin"], last["sym"])
+        if last.get("file"):
+            where += " (%s:%d)" % (last["file"], last["line"])
+    if end["reason"] == "vga":
+        cell = ""
+        if end.get("written") is not None:
+            cell = " wrote 0x%x (row %d, column %d)" % (end["written"], end["row"], end["column"])
+        return "== first write to VGA text memory: instruction %d%s%s ==" % (
+            last["n"], where, cell)
+    if last:
+        return "== trace ended after instruction %d%s: %s ==" % (last["n"], where, end["message"])
+    return "== trace ended: %s ==" % end["message"]
+
+
+def shown_path(path):
+    """path relative to the current directory when it lies below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def paint(text, colour, on):
+    return "\033[%sm%s\033[0m" % (COLOURS[colour], text) if on and colour else text
+
+
+class Options(argparse.ArgumentParser):
+    def error(self, message):
+        raise TraceError(message)    # one line, not argparse's usage block
+
+
+def main(argv=None):
+    p = Options(prog="make trace", description=__doc__.split("\n\n")[0])
+    p.add_argument("--bios", action="store_true",
+                   help="list BIOS calls instruction by instruction")
+    p.add_argument("--max", type=positive, default=100000, help="most instructions to trace")
+    p.add_argument("--timeout", type=positive, default=300, help="seconds for the whole run")
+    p.add_argument("--build", type=Path, default=ROOT / "build")
+    p.add_argument("--out", type=Path, default=None)
+    options = p.parse_args(argv)
+    options.build = options.build.resolve()
+    options.out = options.out or options.build / "trace.txt"
+    image = options.build / "bootlab.img"
+    missing = [str(f) for f in [image] + [options.build / e for e in ELFS] if not f.exists()]
+    if missing:
+        raise TraceError("missing %s: build first (make)" % ", ".join(missing))
+    with tempfile.TemporaryDirectory(prefix="bootlab-trace-") as tmp:
+        records_path = Path(tmp) / "records.jsonl"
+        output = run_gdb(options.build, image, options, records_path, Path(tmp) / "exec.log")
+        try:
+            records = [json.loads(line) for line in records_path.read_text().splitlines()]
+        except (OSError, ValueError):
+            records = []
+    gdb_log = options.out.with_name(options.out.stem + "-gdb.log")
+    gdb_log.write_text(output)
+    if not records:
+        raise TraceError("GDB did not start the trace; its output is in %s" % shown_path(gdb_log))
+    full, term, end = render(records, Describer(), gdb_log)
+    options.out.write_text("bootlab trace (make trace%s): every instruction from 0x7c00 to the "
+                           "first write to VGA text memory.\n%s\n\n%s\n" % (
+                               " BIOS=1" if options.bios else "", LEGEND, "\n".join(full)))
+    colour = (sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+              and "NO_COLOR" not in os.environ)
+    for text, c in term:
+        print(paint(text, c, colour))
+    print("full listing (%d instructions): %s" % (
+        sum(1 for r in records if r["k"] == "insn"), shown_path(options.out)))
+    if end["reason"] != "vga":
+        raise TraceError("%s; the listing so far is in %s"
+                         % (end["message"], shown_path(options.out)))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except TraceError as e:
+        sys.stdout.flush()
+        print("trace: %s" % e, file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("trace: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,228 @@
+"""Decode x86 instructions in the mode the CPU is in, with capstone, and say
+what each one may do to the CPU's mode.
+
+Branch targets: capstone is given the instruction's offset in CS (its IP),
+not its linear address, so a relative target comes out as the IP the CPU
+goes to, wrapped as the CPU wraps it (addressing.py); the text then names
+the linear address CS.base + that IP (and, in 16-bit code with CS.base not
+0, the seg:off too). In 64-bit mode CS.base is 0 and the two are the same.
+"""
+import sys
+import types
+
+from .addressing import ip_of, linear, seg_off
+from .sdm import X86_MAX_INSN
+
+
+def _import_capstone():
+    """Debian's capstone 4.0.2 runs `import distutils.sysconfig` and never
+    uses it; with python3-setuptools installed, that import loads setuptools
+    and pkg_resources (about 150 ms, most of the GDB extension's start-up).
+    Empty stand-ins satisfy it; they are removed again afterwards, so any
+    later `import distutils` gets the real one."""
+    names = ("distutils", "distutils.sysconfig")
+    saved = {n: sys.modules.get(n) for n in names}
+    for n in names:
+        sys.modules.setdefault(n, types.ModuleType(n))
+    try:
+        import capstone
+        import capstone.x86_const
+    finally:
+        for n, module in saved.items():
+            if module is None:
+                sys.modules.pop(n, None)
+    return capstone
+
+
+capstone = _import_capstone()
+X86 = capstone.x86_const
+
+_MODES = {16: capstone.CS_MODE_16, 32: capstone.CS_MODE_32, 64: capstone.CS_MODE_64}
+_decoders = {}
+
+# What an instruction may do beyond its registers (SDM Vol. 2 and Vol. 3A
+# chapters 5, 6, 9). FAR: loads CS from a descriptor or the IVT, so CS.base,
+# CS.D and CS.L may change even when the selector number stays the same.
+FAR = {X86.X86_INS_LJMP, X86.X86_INS_LCALL, X86.X86_INS_RETF, X86.X86_INS_RETFQ,
+       X86.X86_INS_IRET, X86.X86_INS_IRETD, X86.X86_INS_IRETQ,
+       X86.X86_INS_INT, X86.X86_INS_INT1, X86.X86_INS_INT3, X86.X86_INS_INTO,
+       X86.X86_INS_SYSCALL, X86.X86_INS_SYSRET, X86.X86_INS_SYSENTER, X86.X86_INS_SYSEXIT,
+       X86.X86_INS_RSM}
+# Always fault (a #UD handler runs next).
+FAULTS = {X86.X86_INS_UD2, X86.X86_INS_UD2B}
+# Write a control register or an MSR: the mode or the paging mode may change.
+CONTROL = {X86.X86_INS_LMSW, X86.X86_INS_CLTS, X86.X86_INS_WRMSR}
+TABLES = {X86.X86_INS_LGDT, X86.X86_INS_LIDT, X86.X86_INS_LLDT, X86.X86_INS_LTR}
+# Load a data or stack segment register from a descriptor (its hidden cache
+# changes even when the selector's value does not).
+SEG_LOADS = {X86.X86_INS_LDS, X86.X86_INS_LES, X86.X86_INS_LFS, X86.X86_INS_LGS, X86.X86_INS_LSS}
+SEG_REGS = {X86.X86_REG_DS, X86.X86_REG_ES, X86.X86_REG_SS, X86.X86_REG_FS, X86.X86_REG_GS}
+CR_REGS = {getattr(X86, "X86_REG_CR%d" % n) for n in range(16) if hasattr(X86, "X86_REG_CR%d" % n)}
+STRING_OPS = ("movs", "stos", "lods", "scas", "cmps", "ins", "outs")
+
+
+def decoder(bits, syntax="att"):
+    """A capstone decoder for 16/32/64-bit code; syntax "att" or "intel"."""
+    key = (bits, syntax)
+    if key not in _decoders:
+        md = capstone.Cs(capstone.CS_ARCH_X86, _MODES[bits])
+        if syntax == "att":
+            md.syntax = capstone.CS_OPT_SYNTAX_ATT
+        md.detail = True
+        _decoders[key] = md
+    return _decoders[key]
+
+
+class Insn:
+    """One decoded instruction at a linear address, in a code segment."""
+
+    def __init__(self, cs, address, selector, cs_base, bits):
+        self.cs = cs                    # the capstone instruction (address = IP)
+        self.address = address          # linear address
+        self.ip = cs.address
+        self.size = cs.size
+        self.bytes = bytes(cs.bytes)
+        self.mnemonic = cs.mnemonic
+        self.op_str = cs.op_str
+        self.selector, self.cs_base, self.bits = selector, cs_base, bits
+
+    # ---- what it is ----------------------------------------------------------
+    @property
+    def kind(self):
+        """far, fault, cr, msr, table, sreg, int, hlt, rep, or '' for the rest."""
+        i = self.cs.id
+        if i in (X86.X86_INS_INT, X86.X86_INS_INT1, X86.X86_INS_INT3, X86.X86_INS_INTO):
+            return "int"
+        if i in FAR:
+            return "far"
+        if i in FAULTS:
+            return "fault"
+        if i == X86.X86_INS_HLT:
+            return "hlt"
+        if i == X86.X86_INS_WRMSR:
+            return "msr"
+        if i in CONTROL or (i == X86.X86_INS_MOV and self.writes_cr()):
+            return "cr"
+        if i in TABLES:
+            return "table"
+        if i in SEG_LOADS or self.loads_sreg():
+            return "sreg"
+        if self.is_rep():
+            return "rep"
+        return ""
+
+    def written_regs(self):
+        """Registers it writes, whatever the syntax's operand order."""
+        return set(self.cs.regs_access()[1])
+
+    def loads_sreg(self):
+        """mov Sreg, r/m or pop Sreg (SDM Vol. 2B MOV, POP)."""
+        if self.cs.id == X86.X86_INS_POP:    # one operand: no order to mind
+            ops = self.cs.operands
+            return len(ops) == 1 and ops[0].type == capstone.CS_OP_REG and ops[0].reg in SEG_REGS
+        return self.cs.id == X86.X86_INS_MOV and bool(self.written_regs() & SEG_REGS)
+
+    def writes_cr(self):
+        return bool(self.written_regs() & CR_REGS)
+
+    def is_rep(self):
+        """A rep/repe/repne string instruction: one instruction, many
+        iterations (a single step runs one iteration, SDM Vol. 2B "REP")."""
+        words = self.mnemonic.split()
+        return len(words) > 1 and words[0].startswith("rep") and \
+            words[1].startswith(STRING_OPS)
+
+    def may_reload_cs(self):
+        """Can executing it load CS (and so change CS.base, CS.D or CS.L)
+        or change the mode, other than through the registers GDB sees?"""
+        return self.kind in ("far", "int", "fault", "cr", "msr")
+
+    def relative_target(self):
+        """The IP a relative jump or call goes to, or None."""
+        if not self.cs.group(X86.X86_GRP_BRANCH_RELATIVE):
+            return None
+        ops = self.cs.operands
+        if len(ops) == 1 and ops[0].type == capstone.CS_OP_IMM:
+            return ops[0].imm & ((1 << self.bits) - 1)
+        return None
+
+    def successors(self):
+        """IPs where the CPU can be after it, when no exception interferes
+        and CS is not reloaded: the next instruction and a relative branch's
+        target (both, for a conditional one: jcc, loop, jcxz). None when the
+        target comes from a register, memory or the stack."""
+        nxt = (self.ip + self.size) & ((1 << self.bits) - 1)
+        target = self.relative_target()
+        if target is not None:
+            unconditional = self.cs.id in (X86.X86_INS_JMP, X86.X86_INS_CALL)
+            return {target} if unconditional else {target, nxt}
+        group = self.cs.group
+        if group(X86.X86_GRP_JUMP) or group(X86.X86_GRP_CALL) or group(X86.X86_GRP_RET):
+            return None
+        if self.is_rep():
+            return {self.ip, nxt}    # one iteration, or the last
+        return {nxt}
+
+    # ---- how it reads ---------------------------------------------------------
+    def target_linear(self):
+        target = self.relative_target()
+        return None if target is None else linear(self.cs_base, target, self.bits)
+
+    def text(self, symbolize=None):
+        """GDB's layout: the mnemonic padded to 6 columns, operands separated
+        by bare commas; a relative target as its linear address (and seg:off
+        in 16-bit code when CS.base is not 0), then ' <symbol+off>' from
+        symbolize(linear) when given; RIP-relative operands get GDB's
+        '# address <symbol>' note."""
+        if not self.op_str:
+            return self.mnemonic
+        target = self.target_linear()
+        if target is not None:
+            ops = "0x%x" % target
+            if self.bits == 16 and self.cs_base:
+                ops += " (%s)" % seg_off(self.selector, self.relative_target(), 16)
+            if symbolize:
+                ops += symbolize(target)
+            return "%-6s %s" % (self.mnemonic, ops)
+        return "%-6s %s%s" % (self.mnemonic, self.op_str.replace(", ", ","),
+                              self._rip_note(symbolize))
+
+    def _rip_note(self, symbolize):
+        for op in self.cs.operands:
+            if op.type == capstone.CS_OP_MEM and op.mem.base == X86.X86_REG_RIP:
+                target = (self.address + self.size + op.mem.disp) & 0xffffffffffffffff
+                return "        # 0x%x%s" % (target, symbolize(target) if symbolize else "")
+        return ""
+
+
+def decode(data, address, bits, selector=0, cs_base=0, count=1, syntax="att"):
+    """Up to `count` instructions of data, which starts at the linear
+    `address` in a code segment of `bits` with this CS.base; a list of Insn."""
+    ip = ip_of(cs_base, address, bits)
+    if ip is None:
+        # Not reachable through CS as it is (real-mode code run under another
+        # segment): decode it as the 64 KiB-aligned segment that holds it.
+        cs_base = address & ~0xffff if bits == 16 else 0
+        selector = cs_base >> 4 if bits == 16 else selector
+        ip = address - cs_base
+    out = []
+    for cs in decoder(bits, syntax).disasm(data, ip, count):
+        out.append(Insn(cs, linear(cs_base, cs.address, bits), selector, cs_base, bits))
+    return out
+
+
+def read_code(read, address, limit=X86_MAX_INSN):
+    """Up to limit bytes at address; fewer at the end of readable memory.
+    read(address, n) raises an exception (any) for unreadable memory."""
+    try:
+        return bytes(read(address, limit))
+    except Exception:
+        data = b""
+        for i in range(limit):
+            try:
+                data += bytes(read(address + i, 1))
+            except Exception:
+                if not data:
+                    raise
+                break
+        return data

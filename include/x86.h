@@ -1,0 +1,139 @@
+// x86.h: what the CPU defines (not this project): control-register, EFLAGS and
+// MSR bits, descriptor and paging-entry fields, named as in the Intel SDM
+// (Vol. 3A unless noted); and, at the end, the one PC device every boot
+// shows, the VGA text screen. bootlab.h includes it for the boot code and the
+// kernel; the Python tools read the same file (bootlab/x86/sdm.py), so every
+// bit exists once, in C, NASM and Python alike.
+//
+// Same restricted form as bootlab.h: "#define NAME value" lines whose values
+// both C and NASM accept (no suffixes, no casts; bit 31 and up as hex, so C
+// never shifts into the sign bit), and "//" comments.
+#ifndef X86_H
+#define X86_H
+
+// ---- CR0, SDM 2.5 "Control Registers", Figure 2-7 ---------------------------
+#define CR0_PE              (1 << 0)   // protection enable: 0 = real mode
+#define CR0_MP              (1 << 1)   // monitor coprocessor
+#define CR0_EM              (1 << 2)   // x87 emulation
+#define CR0_TS              (1 << 3)   // task switched
+#define CR0_ET              (1 << 4)   // extension type (1 since the 486)
+#define CR0_NE              (1 << 5)   // numeric error
+#define CR0_WP              (1 << 16)  // supervisor writes honour R/W
+#define CR0_AM              (1 << 18)  // alignment mask
+#define CR0_NW              (1 << 29)  // not write-through (firmware's business)
+#define CR0_CD              (1 << 30)  // cache disable (firmware's business)
+#define CR0_PG              0x80000000 // paging (bit 31)
+
+// ---- CR3, SDM 4.3 (32-bit), 4.4.1 (PAE), 4.5.2 (4-level) --------------------
+#define CR3_PWT             (1 << 3)   // write-through for the top table
+#define CR3_PCD             (1 << 4)   // cache disable for the top table
+#define CR3_PCID_MASK       0xfff      // with CR4.PCIDE=1 the low 12 bits are a PCID
+#define CR3_PAE_PDPT_MASK   0xffffffe0 // PAE: the PDPT is 32-byte aligned
+
+// ---- CR4, SDM 2.5, Figure 2-7 -----------------------------------------------
+#define CR4_VME             (1 << 0)   // virtual-8086 mode extensions
+#define CR4_PVI             (1 << 1)   // protected-mode virtual interrupts
+#define CR4_TSD             (1 << 2)   // time stamp disable
+#define CR4_DE              (1 << 3)   // debugging extensions
+#define CR4_PSE             (1 << 4)   // 4 MiB pages with 32-bit paging
+#define CR4_PAE             (1 << 5)   // physical address extension
+#define CR4_MCE             (1 << 6)   // machine-check enable
+#define CR4_PGE             (1 << 7)   // global pages
+#define CR4_PCE             (1 << 8)   // performance counters at any CPL
+#define CR4_OSFXSR          (1 << 9)   // FXSAVE/FXRSTOR supported by the OS
+#define CR4_OSXMMEXCPT      (1 << 10)  // unmasked SIMD FP exceptions
+#define CR4_UMIP            (1 << 11)  // user-mode instruction prevention
+#define CR4_LA57            (1 << 12)  // 57-bit linear addresses: 5-level paging
+#define CR4_VMXE            (1 << 13)  // VMX enable
+#define CR4_SMXE            (1 << 14)  // SMX enable
+#define CR4_FSGSBASE        (1 << 16)  // RDFSBASE and co.
+#define CR4_PCIDE           (1 << 17)  // process-context identifiers
+#define CR4_OSXSAVE         (1 << 18)  // XSAVE enabled
+#define CR4_SMEP            (1 << 20)  // supervisor-mode execution prevention
+#define CR4_SMAP            (1 << 21)  // supervisor-mode access prevention
+#define CR4_PKE             (1 << 22)  // protection keys for user pages
+
+// ---- MSRs, SDM Vol. 4 ------------------------------------------------------------
+#define MSR_EFER            0xc0000080 // IA32_EFER, SDM 2.2.1, Table 2-1
+#define EFER_SCE            (1 << 0)   // SYSCALL enable
+#define EFER_LME            (1 << 8)   // long mode enable (effective with CR0.PG)
+#define EFER_LMA            (1 << 10)  // long mode active (set by the CPU)
+#define EFER_NXE            (1 << 11)  // execute-disable bit in paging entries
+
+// ---- EFLAGS, SDM Vol. 1 3.4.3 -----------------------------------------------------
+#define EFLAGS_CF           (1 << 0)   // carry: the BIOS reports failure in it
+#define EFLAGS_IF           (1 << 9)   // interrupts enabled
+#define EFLAGS_VM           (1 << 17)  // virtual-8086 mode
+#define EFLAGS_ID           (1 << 21)  // writable only when CPUID exists
+
+// ---- CPUID, SDM Vol. 2A "CPUID" -----------------------------------------------------
+#define CPUID_EXT_MAX       0x80000000 // leaf: highest extended leaf
+#define CPUID_EXT_FEATURES  0x80000001 // leaf: extended features
+#define CPUID_EDX_LM        (1 << 29)  // ... EDX bit 29: long mode
+
+// ---- Segment and system descriptors, SDM 3.4.5 (Figure 3-8), 3.5 -----------------
+// Bit positions in the descriptor's high doubleword (bits 63:32). QEMU's
+// `info registers` prints exactly this doubleword (base bits cleared) as the
+// "flags" of each segment register.
+#define DESC_TYPE_SHIFT     8          // the 4-bit type field, Tables 3-1 and 3-2
+#define DESC_TYPE_MASK      0xf
+#define DESC_TYPE_ACCESSED  (1 << 8)   // code/data: accessed
+#define DESC_TYPE_RW        (1 << 9)   // data: writable; code: readable
+#define DESC_TYPE_DC        (1 << 10)  // data: expand-down; code: conforming
+#define DESC_TYPE_CODE      (1 << 11)  // code (1) or data (0)
+#define DESC_S              (1 << 12)  // 1 = code/data, 0 = system descriptor
+#define DESC_DPL_SHIFT      13
+#define DESC_DPL_MASK       3
+#define DESC_P              (1 << 15)  // present
+#define DESC_AVL            (1 << 20)  // available to software
+#define DESC_L              (1 << 21)  // 64-bit code segment (SDM 5.2.1)
+#define DESC_DB             (1 << 22)  // default operand size 32-bit
+#define DESC_G              (1 << 23)  // limit counts 4 KiB units
+#define DESC_LIMIT_MAX      0xfffff    // 20 bits of limit
+#define DESC_SIZE           8          // a code/data descriptor, 8 bytes
+#define DESC_SIZE_LONG_SYS  16         // an IA-32e system descriptor or gate (SDM 7.2.3)
+#define GDT_MAX_ENTRIES     8192       // a selector's 13-bit index
+// System-descriptor and gate types (the type field with S=0), Table 3-2.
+#define SYS_TYPE_LDT        0x2
+#define SYS_TYPE_TASK_GATE  0x5        // legacy only
+#define SYS_TYPE_TSS        0x9        // 32-bit TSS, or 64-bit TSS in IA-32e mode (available)
+#define SYS_TYPE_TSS_BUSY   0xb
+#define SYS_TYPE_CALL_GATE  0xc
+#define SYS_TYPE_INT_GATE   0xe        // interrupt gate: clears IF (SDM 6.12.1.3)
+#define SYS_TYPE_TRAP_GATE  0xf
+#define GATE_IST_MASK       0x7        // IA-32e gates: bits 2:0 of the high dword (SDM 6.14.1)
+#define IDT_VECTORS         256        // SDM 6.10: the IDT holds at most 256 gates
+#define IVT_ENTRY_SIZE      4          // real mode: offset and segment (SDM 20.1.4)
+
+// Selector fields, SDM 3.4.2, Figure 3-6.
+#define SEL_RPL_MASK        3
+#define SEL_TI              (1 << 2)   // 1: the selector indexes the LDT
+#define SEL_INDEX_SHIFT     3
+
+// ---- Paging-structure entries, SDM 4.3-4.5 (Tables 4-4 to 4-20) ------------------
+#define PTE_P               (1 << 0)   // present
+#define PTE_RW              (1 << 1)   // writable
+#define PTE_US              (1 << 2)   // user-mode accessible
+#define PTE_PWT             (1 << 3)   // page-level write-through
+#define PTE_PCD             (1 << 4)   // page-level cache disable
+#define PTE_A               (1 << 5)   // accessed
+#define PTE_D               (1 << 6)   // dirty (leaf entries)
+#define PTE_PS              (1 << 7)   // page size: the entry maps a large page
+#define PTE_G               (1 << 8)   // global (leaf entries)
+#define PTE_XD              0x8000000000000000 // execute-disable, bit 63, with EFER.NXE
+#define PTE_ADDR_MASK       0x000ffffffffff000 // bits 51:12: next table or frame
+#define PTE32_ADDR_MASK     0xfffff000 // 32-bit paging: bits 31:12
+#define PDE32_4M_HIGH_SHIFT 13         // 32-bit 4 MiB page: PDE bits 20:13 = PA 39:32
+#define PAGE_SIZE           0x1000     // 4 KiB
+#define LARGE_PAGE_SIZE     0x200000   // 2 MiB: a PAE or 4-level PDE with PS=1
+#define PT_ENTRIES          512        // 8-byte entries in a 4 KiB table
+
+// ---- Real mode, SDM 20.1.1 ------------------------------------------------------------
+#define REAL_SEG_SHIFT      4          // linear = segment * 16 + offset
+
+// ---- The PC around the CPU: VGA colour text mode 3 (IBM VGA reference) --------------
+#define VGA_TEXT_ADDR       0xb8000    // 80 x 25 cells of (character, attribute)
+#define VGA_COLS            80
+#define VGA_ROWS            25
+
+#endif

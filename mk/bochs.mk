@@ -1,0 +1,34 @@
+# bochs.mk: the Bochs targets (bootlab/bochs/), included by the Makefile.
+#
+#   run-bochs    boot headless in Bochs: debug console + VGA screen, exit 0 on
+#                DEBUG_EXIT_SUCCESS (no window, no network port)
+#   debug-bochs  Bochs' debugger on this terminal, stopped at 0x7c00 with the
+#                symbols loaded (x window with $DISPLAY, else term on a pty)
+#   tour-bochs   scripted tour of every transition -> $(B)/tour-bochs.txt
+#   crosscheck   QEMU under GDB and Bochs agree at every milestone
+#
+# Every run works on a private copy of $(IMG) in a directory of its own:
+# runs never share an image, a lock file or a log. The drivers bound every
+# wait themselves; `timeout` is a second fence.
+
+BOCHS_SYMS := $(B)/boot16.sym $(B)/boot32.sym $(B)/kernel.sym
+BOCHS_DEPS := setup-bochs $(IMG) $(BOCHS_SYMS)
+
+.PHONY: run-bochs debug-bochs tour-bochs crosscheck
+run-bochs: $(BOCHS_DEPS)
+	@timeout -s KILL 120 $(PYTHON) -m bootlab.bochs.run
+
+debug-bochs: $(BOCHS_DEPS)
+	@$(PYTHON) -m bootlab.bochs.run --debug
+
+tour-bochs: $(BOCHS_DEPS)
+	@timeout -s KILL 120 $(PYTHON) -m bootlab.bochs.tourcli
+
+crosscheck: $(BOCHS_DEPS) setup-debug
+	@timeout -s KILL 180 $(PYTHON) -m bootlab.bochs.crosscheck
+
+help::
+	@echo '  run-bochs      boot in Bochs without a screen: debug console and VGA text'
+	@echo '  debug-bochs    Bochs debugger stopped at 0x7c00 with symbols'
+	@echo '  tour-bochs     scripted Bochs tour -> $(B)/tour-bochs.txt'
+	@echo '  crosscheck     QEMU/GDB and Bochs agree at every milestone'

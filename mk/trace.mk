@@ -1,0 +1,21 @@
+# trace.mk: `make trace`, the boot path as one annotated listing, included by
+# the top-level Makefile. bootlab/trace/main.py does the work (GDB steps QEMU
+# through bootlab/gdbext/tracer.py); see README.md, "The boot trace".
+#
+#   make trace                 every instruction from 0x7c00 to the first
+#                              write to VGA text memory -> $(B)/trace.txt;
+#                              highlights and a per-stage summary here
+#   make trace BIOS=1          list the BIOS calls' instructions too
+#   make trace MAX=N           give up after N instructions (default 100000)
+#   make trace TRACE_TIMEOUT=S give up after S seconds (default 300)
+
+TRACE_OPTS = $(if $(filter 1,$(BIOS)),--bios) $(if $(MAX),--max '$(MAX)') \
+	$(if $(TRACE_TIMEOUT),--timeout '$(TRACE_TIMEOUT)')
+
+.PHONY: trace
+trace: setup-debug all
+	@$(PYTHON) -m bootlab.trace.main --build "$$BOOTLAB_BUILD" $(TRACE_OPTS)
+
+help::
+	@echo '  trace          every instruction from 0x7c00 to the first VGA write, annotated,'
+	@echo '                 -> $(B)/trace.txt (BIOS=1: BIOS calls too; MAX=N instructions at most)'
