@@ -13,6 +13,15 @@ so `continue` from such a stop would hit the same breakpoint again at once.
 A `hook-continue` therefore steps one instruction with those breakpoints
 disabled before `continue` resumes. `hook-stepi` and `hook-nexti` tell the
 snapshot that one instruction is about to run (snapshot.note_single_step).
+
+A third: `break kmain` typed while the kernel is not yet in memory. GDB skips
+a function's prologue by reading its code from the target, which holds zeros
+then, so the breakpoint lands on the function's first line, before the
+arguments are saved, and the stop shows `kmain (info=0x0)` although RDI is
+0x4000. While a breakpoint command runs, bootlab sets
+`trust-readonly-sections on` (GDB then reads .text from the ELF file, as it
+will be once loaded) and turns it off again right after, so every other
+memory read still shows what memory holds.
 """
 import gdb
 
@@ -24,6 +33,11 @@ HOOKS = {
     "hook-stepi": "python import bootlab.gdbext.snapshot as s; s.note_single_step()",
     "hook-nexti": "python import bootlab.gdbext.snapshot as s; s.note_single_step()",
 }
+# The commands that create a breakpoint from a location (prologue analysis).
+BREAK_COMMANDS = ("break", "tbreak", "hbreak", "thbreak", "until", "advance")
+for _name in BREAK_COMMANDS:
+    HOOKS["hook-" + _name] = "set trust-readonly-sections on"
+    HOOKS["hookpost-" + _name] = "set trust-readonly-sections off"
 
 
 def _at_linear(lin):
@@ -98,7 +112,9 @@ def install_hooks():
             what = ("`continue` from a real-mode breakpoint with CS != 0 will need a `stepi` "
                     "first" if hook == "hook-continue" else
                     "each stop after %s will ask QEMU's monitor again (slower, still right)"
-                    % hook[5:])
+                    % hook[5:] if hook in ("hook-stepi", "hook-nexti") else
+                    "a breakpoint on a function not yet in memory may stop before its "
+                    "prologue")
             print("bootlab: you have your own %s; %s" % (hook, what))
             continue
         gdb.execute("define %s\n%s\nend" % (hook, body))
