@@ -80,7 +80,7 @@ def parse_int(text, what="address", lo=0, hi=ADDRESS_MAX):
 
 
 def _num(n):
-    return "%d" % n if n < 0x10000 else "0x%x" % n
+    return "%d" % n if abs(n) <= 10 ** 9 else "0x%x" % n
 
 
 def thread_cpu():
