@@ -45,7 +45,8 @@ def _on_stop(event):
 
 
 def _on_exit(*_):
-    for forget in (snapshot.forget, mode.forget, replay.forget, context.reset, phys.forget):
+    for forget in (snapshot.forget, mode.forget, replay.forget, context.reset, phys.forget,
+                   target.forget):
         forget()
 
 

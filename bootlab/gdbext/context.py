@@ -70,6 +70,8 @@ def _code(st):
     out = []
     insns = decode.decode(data, lin, m.bits, st.cs.selector, st.cs.base, count=n,
                           syntax=syntax())
+    if insns:
+        snapshot.remember_decoded(snapshot.current().cpu, st, insns[0])
     for i, insn in enumerate(insns):
         where = addressing.seg_off(st.cs.selector, insn.ip, 16) if m.bits == 16 else ""
         out.append("%s 0x%x %s  %s" % ("=>" if i == 0 else "  ", insn.address, where,
