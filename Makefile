@@ -348,5 +348,6 @@ help::
 -include debug/rr/rr.mk
 -include debug/trace/trace.mk
 -include tools/toolchain/toolchain.mk
+include tools/fresh.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
