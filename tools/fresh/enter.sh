@@ -32,9 +32,11 @@ mount --bind "$debs" "$tree/var/cache/apt/archives"
 # Not `exec`: this shell stays PID 1 and reaps the orphans (a daemonised
 # tmux, a QEMU whose GDB is gone), as init does on a real system; a zombie
 # emulator would still look alive to the tests' clean-up fixture. A
-# login-like environment: no DISPLAY, no host PATH (no pyenv python3).
+# login-like environment: no DISPLAY, no host PATH (no pyenv python3), but
+# the TERM of the terminal we run in, as a shell on the fresh system would
+# have it (Bochs' term display cannot start without one).
 status=0
 chroot "$tree" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/sh \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	/bin/sh -c "$command" || status=$?
+	${TERM:+TERM="$TERM"} /bin/sh -c "$command" || status=$?
 exit "$status"
