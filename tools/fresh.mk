@@ -4,11 +4,11 @@
 #   make check-fresh   as root: a minimal Debian 12 from debootstrap (built once,
 #                      cached in ~/.cache/bootlab/fresh), this checkout's HEAD
 #                      cloned into it, then make debug and make check inside
-#                      with only make installed (tools/check-fresh.sh)
+#                      with only make installed (tools/fresh/check-fresh.sh)
 
 .PHONY: check-fresh
 check-fresh: setup-fresh
-	@tools/check-fresh.sh '$(B)'
+	@tools/fresh/check-fresh.sh '$(B)'
 
 help::
 	@echo '  check-fresh    as root: make debug and make check in a fresh minimal Debian 12'

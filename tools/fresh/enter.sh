@@ -1,7 +1,7 @@
 #!/bin/bash
 # enter.sh TREE DEBS COMMAND: run COMMAND (sh -c) as root in the Debian tree
 # TREE, the way `make check-fresh` runs the README's commands. Started by
-# tools/check-fresh.sh as
+# check-fresh.sh (next to this script) as
 #     unshare --mount --pid --fork --kill-child --propagation private enter.sh ...
 # so this script is PID 1 of a new PID namespace with a private mount
 # namespace of its own:

@@ -6,16 +6,18 @@
 #   1. a minimal Debian 12 (debootstrap --variant=minbase), built once into a
 #      tarball under ~/.cache/bootlab/fresh/ and unpacked afresh for each run;
 #   2. a clone of this checkout's committed HEAD in its /root/bootlab;
-#   3. inside (tools/fresh/enter.sh: private mount and PID namespaces,
-#      chroot), `apt-get install make` and nothing else, then `make debug` with
-#      GDB commands piped in (it must stop at 0x7c00), then `make check`.
+#   3. inside (enter.sh: private mount and PID namespaces, chroot),
+#      `apt-get install make` and nothing else, then `make debug` with GDB
+#      commands piped in (it must stop at 0x7c00), then `make check`.
 # Logs go to BUILD_DIR/check-fresh/, the packages the two commands installed
 # to BUILD_DIR/check-fresh-packages.txt. Needs root (debootstrap, chroot,
-# mounts) and the mirror of this machine's apt sources (tools/fresh/mirror.sh).
+# mounts) and the mirror of this machine's apt sources (mirror.sh). The
+# scripts of this directory belong to setup.sh's `fresh` group
+# (tests/test_dependencies.py checks their programs against it).
 set -euo pipefail
 
 ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-FRESH=$ROOT/tools/fresh
+FRESH=$(dirname "$(realpath "$0")")
 BUILD=$(realpath -m "${1:-$ROOT/build}")
 LOGS=$BUILD/check-fresh
 PACKAGES=$BUILD/check-fresh-packages.txt
@@ -64,7 +66,7 @@ run_step() {
 	STEP_PID=
 	case $status in
 	0) say "$name: done in $(elapsed "$t0")" ;;
-	124 | 137) fail "$name: no result within ${limit} s; log: $log" "$log" ;;
+	124 | 137) fail "$name: timed out after ${limit} s; log: $log" "$log" ;;
 	*) fail "$name failed (status $status); log: $log" "$log" ;;
 	esac
 }
@@ -82,6 +84,10 @@ preflight() {
 		command -v "$tool" > /dev/null || fail "$tool is not installed (make setup-fresh installs debootstrap)"
 	done
 	mkdir -p "$LOGS" "$DEBS"
+	# One run at a time per cache: two would share the .deb cache, and with
+	# it apt's lock on it.
+	exec 9> "$CACHE/lock"
+	flock -n 9 || fail "another make check-fresh is using $CACHE"
 	rm -f "$LOGS"/* "$PACKAGES"
 }
 
@@ -93,9 +99,6 @@ pristine() {
 	[ -s "$PRISTINE" ] && { say "the fresh system: $PRISTINE (cached)"; return; }
 	local mirror tree
 	mirror=$("$FRESH/mirror.sh" 2>&1) || fail "no mirror to build from: $mirror"
-	exec 9> "$CACHE/build.lock"
-	flock -w "$DEBOOTSTRAP_LIMIT" 9 || fail "another check-fresh has held $CACHE/build.lock for ${DEBOOTSTRAP_LIMIT} s"
-	[ -s "$PRISTINE" ] && return     # built by that other one meanwhile
 	tree=$(mktemp -d "$CACHE/build.XXXXXX")
 	chmod 755 "$tree"    # it becomes the fresh system's /: mktemp made it 0700
 	WORK=$tree
@@ -107,7 +110,6 @@ pristine() {
 		-cf "$PRISTINE.tmp" . || fail "could not write $PRISTINE.tmp"
 	mv "$PRISTINE.tmp" "$PRISTINE"
 	remove_work
-	exec 9>&-
 	say "the fresh system: $PRISTINE ($(du -h "$PRISTINE" | cut -f1), built once)"
 }
 
@@ -126,11 +128,15 @@ unpack() {
 		say "the working tree has uncommitted changes; check-fresh tests the committed HEAD ${sha:0:12}"
 	git clone -q --no-hardlinks "$ROOT" "$WORK/root/bootlab" || fail "git clone of $ROOT failed"
 	git -C "$WORK/root/bootlab" checkout -q --detach "$sha" || fail "could not check out $sha in the clone"
-	say "testing $(git -C "$ROOT" log -1 --format='%h %s' | cut -c1-70)"
+	say "testing HEAD ${sha:0:12}, cloned into the fresh system's /root/bootlab"
 }
 
-# The tree's installed packages, read by the host's dpkg-query.
-installed() { dpkg-query --admindir="$WORK/var/lib/dpkg" -W -f '${Package}\n' | sort; }
+# The tree's installed packages ("ii": not those a killed dpkg left half
+# done), read by the host's dpkg-query.
+installed() {
+	dpkg-query --admindir="$WORK/var/lib/dpkg" -W -f '${db:Status-Abbrev} ${Package}\n' |
+		awk '$1 == "ii" { print $2 }' | sort
+}
 
 # added OLD NEW: the packages in list NEW that are not in list OLD, wrapped.
 added() {

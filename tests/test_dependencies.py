@@ -1,0 +1,268 @@
+"""Every program and Python module the code runs comes from a Debian package
+that tools/setup.sh installs, or that every Debian system has.
+
+The list is read from the code (tests/depscan: subprocess calls and command
+lists in Python, make recipes with their variables, shell scripts, GDB's
+`target remote | exec`), never kept by hand, so a new call site is checked
+the day it is written. Each program is looked up on a fresh system's PATH,
+its file's package found with dpkg -S, and that package must be one setup.sh
+installs for the group (its list with what apt pulls in through Depends) or
+part of every Debian system (Essential, Priority required: what a
+debootstrap minbase has, and their dependencies).
+
+Groups: every file counts for `all` (what make check installs); the files
+in a directory named after a group that `all` leaves out (tools/toolchain/,
+tools/fresh/) count for that group too. That group's check is skipped where
+the group is not installed (its programs cannot be looked up there).
+
+This test caught, before it was fixed, that make record's qemu-img (package
+qemu-utils) was missing from setup.sh: with qemu-utils taken out of the
+debug group it fails with
+  debug/rr/record.py:85 (and 1 more): qemu-img (/usr/bin/qemu-img) comes from
+  the Debian package qemu-utils, which tools/setup.sh does not install for
+  all: add qemu-utils to a group of tools/setup.sh (...)
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+
+import pytest
+
+from conftest import ROOT
+import depscan
+
+# A fresh Debian system's PATH for root, without /usr/local: what a package
+# installs is there, what pip or a user put elsewhere (pyenv shims) is not.
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+PYTHON = "/usr/bin/python3"          # the Makefile's PYTHON: it runs every .py
+OPTIONAL_GROUPS = ("toolchain", "fresh")
+# The gdb module exists only inside GDB's own Python: the gdb package has it.
+MODULE_PACKAGES = {"gdb": "gdb"}
+# Programs no Debian package has, on purpose: the x86_64-elf cross toolchain
+# is built by the project (make toolchain, tools/toolchain/build.sh) into
+# ~/.local/share/bootlab/toolchain and used only when present.
+BUILT_BY_THE_PROJECT = re.compile(r"(.*/)?x86_64-elf-[\w+-]+")
+
+
+def run(*args, check=True):
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=30, check=check).stdout
+
+
+# ---- What the code uses -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def uses():
+    paths = run("git", "ls-files", "-z").split("\0")
+    return depscan.scan(str(ROOT), [p for p in paths if p])
+
+
+@pytest.fixture(scope="module")
+def own_modules():
+    """Top-level names of the project's own modules: each tracked .py file's
+    stem and each tracked package directory (one with __init__.py)."""
+    names = set()
+    for path in run("git", "ls-files", "-z", "*.py").split("\0"):
+        if path:
+            names.add(os.path.splitext(os.path.basename(path))[0])
+            if os.path.basename(path) == "__init__.py":
+                names.add(os.path.basename(os.path.dirname(path)))
+    return names
+
+
+def group_of(path):
+    """The optional group a file belongs to (a directory of that name), or 'all'."""
+    dirs = os.path.dirname(path).split("/")
+    return next((g for g in OPTIONAL_GROUPS if g in dirs), "all")
+
+
+# ---- What Debian provides ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def packages():
+    """{name: {installed, essential, depends: [[alternatives]], provides}}."""
+    fields = "${Package}\t${db:Status-Status}\t${Essential}\t${Priority}\t" \
+             "${Pre-Depends}, ${Depends}\t${Provides}\n"
+    found, providers = {}, defaultdict(set)
+    for line in run("dpkg-query", "-W", "-f", fields).splitlines():
+        name, status, essential, priority, depends, provides = line.split("\t")
+        if status != "installed":
+            continue
+        found[name] = {"base": essential == "yes" or priority == "required",
+                       "depends": [[_name(alt) for alt in group.split("|")]
+                                   for group in depends.split(",") if group.strip()]}
+        for virtual in provides.split(","):
+            if virtual.strip():
+                providers[_name(virtual)].add(name)
+    return found, providers
+
+
+def _name(relation):
+    """'libc6:any (>= 2.34)' -> 'libc6'"""
+    return relation.split("(")[0].strip().split(":")[0]
+
+
+def closure(seeds, packages):
+    """The seeds and what apt installs with them (Pre-Depends, Depends; of
+    alternatives the first one installed here, virtual names through their
+    providers)."""
+    found, providers = packages
+    done, todo = set(), [s for s in seeds if s in found]
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        for alternatives in found[name]["depends"]:
+            for alt in alternatives:
+                chosen = [alt] if alt in found else sorted(providers.get(alt, ()))
+                if chosen:
+                    todo += chosen
+                    break
+    return done
+
+
+@pytest.fixture(scope="module")
+def setup_lists():
+    return {g: set(run("tools/setup.sh", "--list", g).split()) for g in ("all",) + OPTIONAL_GROUPS}
+
+
+@pytest.fixture(scope="module")
+def allowed(packages, setup_lists):
+    """{group: the packages its files may take programs and modules from}."""
+    base = [n for n, p in packages[0].items() if p["base"]]
+    return {g: closure(base + sorted(setup_lists["all"] | setup_lists[g]), packages)
+            for g in setup_lists}
+
+
+def owners(paths):
+    """{path: package} from one dpkg -S call for all paths."""
+    out = subprocess.run(["dpkg", "-S", *paths], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=30).stdout
+    found = {}
+    for line in out.splitlines():
+        if not line.startswith("diversion by") and ": " in line:
+            package, path = line.split(": ", 1)
+            found[path] = package.split(",")[0].split(":")[0].strip()
+    return found
+
+
+def aliases(path):
+    """The names dpkg may know a file by: itself, its /usr-merged twin
+    (/bin/sh is /usr/bin/sh), its target through symlinks and alternatives."""
+    names = []
+    for p in (path, os.path.realpath(path)):
+        for q in (p, re.sub(r"^/usr(/s?bin/)", r"\1", p), re.sub(r"^(/s?bin/)", r"/usr\1", p)):
+            if q not in names:
+                names.append(q)
+    return names
+
+
+# ---- The check --------------------------------------------------------------
+
+def where(found):
+    first = sorted(found, key=lambda u: (u.path, u.line))[0]
+    more = len({(u.path, u.line) for u in found}) - 1
+    return f"{first.path}:{first.line}" + (f" (and {more} more)" if more else "")
+
+
+def hint(group, found):
+    if group != "all":
+        return f"the {group} group of tools/setup.sh"
+    if all(u.path.split("/")[0] == "tests" for u in found):
+        return "the check group of tools/setup.sh"
+    return "a group of tools/setup.sh (build run debug bochs check: the one of the make target that runs it)"
+
+
+def module_origins(names):
+    """{module: file it is loaded from, or None} under /usr/bin/python3 -I
+    (no user site-packages, no PYTHONPATH), and the stdlib's module names."""
+    code = ("import importlib.util, json, sys\n"
+            "def origin(n):\n"
+            "    s = importlib.util.find_spec(n)\n"
+            "    return s and (s.origin or next(iter(s.submodule_search_locations or []), None))\n"
+            "names = json.loads(sys.argv[1])\n"
+            "print(json.dumps([{n: origin(n) for n in names if n not in sys.stdlib_module_names},"
+            " sorted(sys.stdlib_module_names)]))\n")
+    out = subprocess.run([PYTHON, "-I", "-c", code, json.dumps(sorted(names))], cwd="/",
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    return json.loads(out)
+
+
+def problems(group, uses, own, packages, allowed, setup_lists):
+    """One line per program or module of the group's files that setup.sh
+    does not provide."""
+    mine = [u for u in uses if group_of(u.path) == group]
+    programs, modules = defaultdict(list), defaultdict(list)
+    for u in mine:
+        if u.kind == "program" and not BUILT_BY_THE_PROJECT.fullmatch(u.name):
+            programs[u.name].append(u)
+        elif u.kind == "module" and u.name not in own:
+            modules[u.name].append(u)
+    found_at = {}
+    for name in programs:
+        path = name if name.startswith("/") else shutil.which(name, path=SYSTEM_PATH)
+        if path and os.access(path, os.X_OK):
+            found_at[name] = path
+    origins, stdlib = module_origins(modules)
+    files = {p: aliases(p) for p in list(found_at.values()) + [o for o in origins.values() if o]}
+    owner = owners(sorted({a for names in files.values() for a in names}))
+    lines = []
+    for name, found in sorted(programs.items()):
+        path = found_at.get(name)
+        package = path and next((owner[a] for a in files[path] if a in owner), None)
+        if not path:
+            lines.append(f"{where(found)}: {name}: not found on this machine ({SYSTEM_PATH}): "
+                         f"install the Debian package that has it and add that package to {hint(group, found)}")
+        elif not package:
+            lines.append(f"{where(found)}: {name} ({path}) is in no installed Debian package (dpkg -S): "
+                         f"install it from Debian and add its package to {hint(group, found)}")
+        elif package not in allowed[group]:
+            lines.append(f"{where(found)}: {name} ({path}) comes from the Debian package {package}, "
+                         f"which tools/setup.sh does not install for {group}: add {package} to {hint(group, found)}")
+    for name, found in sorted(modules.items()):
+        if name in stdlib:
+            continue
+        origin = origins.get(name)
+        package = MODULE_PACKAGES.get(name) or (origin and next(
+            (owner[a] for a in files[origin] if a in owner), None))
+        if name not in MODULE_PACKAGES and not origin:
+            lines.append(f"{where(found)}: Python module {name}: {PYTHON} cannot import it: "
+                         f"add its Debian package (python3-{name}?) to {hint(group, found)}")
+        elif not package:
+            lines.append(f"{where(found)}: Python module {name} ({origin}) is in no installed Debian "
+                         f"package (dpkg -S): install it from Debian and add its package to {hint(group, found)}")
+        elif package not in allowed[group]:
+            lines.append(f"{where(found)}: Python module {name} ({origin or 'inside GDB'}) comes from the "
+                         f"Debian package {package}, which tools/setup.sh does not install for {group}: "
+                         f"add {package} to {hint(group, found)}")
+    return lines
+
+
+@pytest.mark.parametrize("group", ("all",) + OPTIONAL_GROUPS)
+def test_every_program_and_module_comes_from_setup(group, uses, own_modules, packages, allowed,
+                                                    setup_lists):
+    if group != "all":
+        missing = sorted(setup_lists[group] - set(packages[0]))
+        if missing:
+            pytest.skip(f"the {group} group is not installed here ({' '.join(missing)} missing; "
+                        f"make setup-{group}): its programs cannot be looked up")
+    lines = problems(group, uses, own_modules, packages, allowed, setup_lists)
+    if lines:
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+def test_the_scan_finds_the_known_call_sites(uses):
+    """A scan that finds nothing passes the check above: it must at least
+    see programs named in each kind of file (Python, make, shell)."""
+    kinds, types = defaultdict(set), {}
+    for u in uses:
+        if u.path not in types:
+            types[u.path] = depscan.file_type(u.path, (ROOT / u.path).read_text()[:200])
+        if u.kind == "program":
+            kinds[types[u.path]].add(u.name)
+    assert {"python", "make", "shell"} <= set(kinds), kinds
+    assert all(len(names) >= 3 for names in kinds.values()), kinds
