@@ -114,7 +114,7 @@ pristine() {
 }
 
 # This run's tree: the pristine system unpacked into a throwaway directory on
-# disk (/var/tmp: the tree grows to ~1.5 GB, too much for a tmpfs /tmp), with
+# disk (/var/tmp: the tree grows to ~1 GB, too much for a small tmpfs /tmp), with
 # the sources debootstrap writes, the host's resolver, and the clone.
 unpack() {
 	local mirror sha
