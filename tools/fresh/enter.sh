@@ -34,9 +34,11 @@ mount --bind "$debs" "$tree/var/cache/apt/archives"
 # emulator would still look alive to the tests' clean-up fixture. A
 # login-like environment: no DISPLAY, no host PATH (no pyenv python3), but
 # the TERM of the terminal we run in, as a shell on the fresh system would
-# have it (Bochs' term display cannot start without one).
+# have it (Bochs' term display cannot start without one). printenv, not
+# $TERM: bash sets TERM=dumb for itself when the environment has none.
+term=$(printenv TERM || true)
 status=0
 chroot "$tree" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/sh \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	${TERM:+TERM="$TERM"} /bin/sh -c "$command" || status=$?
+	${term:+TERM="$term"} /bin/sh -c "$command" || status=$?
 exit "$status"
