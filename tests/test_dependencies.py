@@ -10,17 +10,18 @@ installs for the group (its list with what apt pulls in through Depends) or
 part of every Debian system (Essential, Priority required: what a
 debootstrap minbase has, and their dependencies).
 
-Groups: every file counts for `all` (what make check installs); the files
-in a directory named after a group that `all` leaves out (tools/toolchain/,
-tools/fresh/) count for that group too. That group's check is skipped where
-the group is not installed (its programs cannot be looked up there).
+Groups: a file is checked against `all` (what make check installs), but the
+files in a directory named after a group that `all` leaves out
+(tools/toolchain/, tools/fresh/) against that group and `all`. That group's
+check is skipped where the group is not installed (its programs cannot be
+looked up there).
 
 This test caught, before it was fixed, that make record's qemu-img (package
 qemu-utils) was missing from setup.sh: with qemu-utils taken out of the
 debug group it fails with
   debug/rr/record.py:85 (and 1 more): qemu-img (/usr/bin/qemu-img) comes from
   the Debian package qemu-utils, which tools/setup.sh does not install for
-  all: add qemu-utils to a group of tools/setup.sh (...)
+  all: add qemu-utils to a group of tools/setup.sh (build run debug ...)
 """
 import json
 import os
@@ -192,65 +193,77 @@ def module_origins(names):
     return json.loads(out)
 
 
-def problems(group, uses, own, packages, allowed, setup_lists):
+def problems(group, uses, own, allowed):
     """One line per program or module of the group's files that setup.sh
     does not provide."""
-    mine = [u for u in uses if group_of(u.path) == group]
     programs, modules = defaultdict(list), defaultdict(list)
-    for u in mine:
+    for u in uses:
+        if group_of(u.path) != group:
+            continue
         if u.kind == "program" and not BUILT_BY_THE_PROJECT.fullmatch(u.name):
             programs[u.name].append(u)
         elif u.kind == "module" and u.name not in own:
             modules[u.name].append(u)
-    found_at = {}
-    for name in programs:
-        path = name if name.startswith("/") else shutil.which(name, path=SYSTEM_PATH)
-        if path and os.access(path, os.X_OK):
-            found_at[name] = path
+    paths = {name: program_path(name) for name in programs}
     origins, stdlib = module_origins(modules)
-    files = {p: aliases(p) for p in list(found_at.values()) + [o for o in origins.values() if o]}
-    owner = owners(sorted({a for names in files.values() for a in names}))
+    package = packages_of([p for p in paths.values() if p] + [o for o in origins.values() if o])
     lines = []
     for name, found in sorted(programs.items()):
-        path = found_at.get(name)
-        package = path and next((owner[a] for a in files[path] if a in owner), None)
-        if not path:
-            lines.append(f"{where(found)}: {name}: not found on this machine ({SYSTEM_PATH}): "
-                         f"install the Debian package that has it and add that package to {hint(group, found)}")
-        elif not package:
-            lines.append(f"{where(found)}: {name} ({path}) is in no installed Debian package (dpkg -S): "
-                         f"install it from Debian and add its package to {hint(group, found)}")
-        elif package not in allowed[group]:
-            lines.append(f"{where(found)}: {name} ({path}) comes from the Debian package {package}, "
-                         f"which tools/setup.sh does not install for {group}: add {package} to {hint(group, found)}")
+        what = f"{where(found)}: {name}"
+        if paths[name]:
+            what += f" ({paths[name]})"
+        lines += problem(what, paths[name], package.get(paths[name]), group, found, allowed)
     for name, found in sorted(modules.items()):
         if name in stdlib:
             continue
         origin = origins.get(name)
-        package = MODULE_PACKAGES.get(name) or (origin and next(
-            (owner[a] for a in files[origin] if a in owner), None))
-        if name not in MODULE_PACKAGES and not origin:
-            lines.append(f"{where(found)}: Python module {name}: {PYTHON} cannot import it: "
-                         f"add its Debian package (python3-{name}?) to {hint(group, found)}")
-        elif not package:
-            lines.append(f"{where(found)}: Python module {name} ({origin}) is in no installed Debian "
-                         f"package (dpkg -S): install it from Debian and add its package to {hint(group, found)}")
-        elif package not in allowed[group]:
-            lines.append(f"{where(found)}: Python module {name} ({origin or 'inside GDB'}) comes from the "
-                         f"Debian package {package}, which tools/setup.sh does not install for {group}: "
-                         f"add {package} to {hint(group, found)}")
+        what = f"{where(found)}: Python module {name} ({origin or 'in GDB'})"
+        lines += problem(what, origin or name in MODULE_PACKAGES,
+                         MODULE_PACKAGES.get(name) or package.get(origin), group, found, allowed)
     return lines
+
+
+def problem(what, path, package, group, found, allowed):
+    """[] when package is one the group may use, else the line saying so."""
+    if not path:
+        return [f"{what}: not on this machine ({SYSTEM_PATH}; for a module: {PYTHON} -I cannot "
+                f"import it): install the Debian package that has it and add it to {hint(group, found)}"]
+    if not package:
+        return [f"{what} is in no installed Debian package (dpkg -S): install it from Debian "
+                f"and add its package to {hint(group, found)}"]
+    if package not in allowed[group]:
+        return [f"{what} comes from the Debian package {package}, which tools/setup.sh does not "
+                f"install for {group}: add {package} to {hint(group, found)}"]
+    return []
+
+
+def program_path(name):
+    """Where a fresh system's PATH finds the program (an absolute one as is)."""
+    path = name if name.startswith("/") else shutil.which(name, path=SYSTEM_PATH)
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def packages_of(paths):
+    """{path: its Debian package} for the paths dpkg knows, by any alias."""
+    owner = owners(sorted({a for p in paths for a in aliases(p)}))
+    found = {}
+    for p in paths:
+        package = next((owner[a] for a in aliases(p) if a in owner), None)
+        if package:
+            found[p] = package
+    return found
 
 
 @pytest.mark.parametrize("group", ("all",) + OPTIONAL_GROUPS)
 def test_every_program_and_module_comes_from_setup(group, uses, own_modules, packages, allowed,
                                                     setup_lists):
+    """Every program and module of the group's files, from setup.sh's packages."""
     if group != "all":
         missing = sorted(setup_lists[group] - set(packages[0]))
         if missing:
             pytest.skip(f"the {group} group is not installed here ({' '.join(missing)} missing; "
                         f"make setup-{group}): its programs cannot be looked up")
-    lines = problems(group, uses, own_modules, packages, allowed, setup_lists)
+    lines = problems(group, uses, own_modules, allowed)
     if lines:
         pytest.fail("\n".join(lines), pytrace=False)
 
