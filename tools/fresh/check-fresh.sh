@@ -46,7 +46,7 @@ say()  { echo "check-fresh: $*"; }
 fail() {
 	echo "check-fresh: FAIL: $1" >&2
 	if [ -n "${2:-}" ] && [ -s "$2" ]; then
-		tail -n 25 "$2" | sed 's/^/  | /' >&2
+		tail -n 25 "$2" | sed -e 's/^/  | /' -e '$a\' >&2    # $a\: end a last line that has no newline
 	fi
 	exit 1
 }
