@@ -1,14 +1,16 @@
 """Every program and Python module the code runs comes from a Debian package
 that tools/setup.sh installs, or that every Debian system has.
 
-The list is read from the code (tests/depscan: subprocess calls and command
-lists in Python, make recipes with their variables, shell scripts, GDB's
-`target remote | exec`), never kept by hand, so a new call site is checked
-the day it is written. Each program is looked up on a fresh system's PATH,
-its file's package found with dpkg -S, and that package must be one setup.sh
-installs for the group (its list with what apt pulls in through Depends) or
-part of every Debian system (Essential, Priority required: what a
-debootstrap minbase has, and their dependencies).
+The list is read from the code git's HEAD holds (tests/depscan: subprocess
+calls and command lists in Python, make recipes with their variables, shell
+scripts, GDB's `target remote | exec`), never kept by hand, so a new call
+site is checked the day it is committed (tools/setup.sh's lists are read
+from the working tree: take a package out to see the test fail). Each
+program is looked up on a fresh system's PATH, its file's package found with
+dpkg -S, and that package must be one setup.sh installs for the group (its
+list with what apt pulls in through Depends) or part of every Debian system
+(Essential, Priority required: what a debootstrap minbase has, and their
+dependencies).
 
 Groups: a file is checked against `all` (what make check installs), but the
 files in a directory named after a group that `all` leaves out
@@ -56,18 +58,36 @@ def run(*args, check=True):
 # ---- What the code uses -----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def uses():
-    paths = run("git", "ls-files", "-z").split("\0")
-    return depscan.scan(str(ROOT), [p for p in paths if p])
+def committed_files():
+    """{path: text} of every text file in git's HEAD: what ships, not what a
+    learner has since written into the checkout (lab/scripts/, answers)."""
+    names = [n for n in run("git", "ls-tree", "-r", "-z", "--name-only", "HEAD").split("\0") if n]
+    out = subprocess.run(["git", "cat-file", "--batch"], cwd=ROOT, capture_output=True, timeout=30,
+                         input="".join(f"HEAD:{n}\n" for n in names).encode(), check=True).stdout
+    files, at = {}, 0
+    for name in names:                    # each: "<sha> blob <size>\n<bytes>\n"
+        header_end = out.index(b"\n", at)
+        size = int(out[at:header_end].split()[2])
+        data, at = out[header_end + 1:header_end + 1 + size], header_end + 2 + size
+        try:
+            files[name] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass                          # binary: not code
+    return files
 
 
 @pytest.fixture(scope="module")
-def own_modules():
-    """Top-level names of the project's own modules: each tracked .py file's
-    stem and each tracked package directory (one with __init__.py)."""
+def uses(committed_files):
+    return depscan.scan_texts(committed_files)
+
+
+@pytest.fixture(scope="module")
+def own_modules(committed_files):
+    """Top-level names of the project's own modules: each .py file's stem and
+    each package directory (one with __init__.py)."""
     names = set()
-    for path in run("git", "ls-files", "-z", "*.py").split("\0"):
-        if path:
+    for path in committed_files:
+        if path.endswith(".py"):
             names.add(os.path.splitext(os.path.basename(path))[0])
             if os.path.basename(path) == "__init__.py":
                 names.add(os.path.basename(os.path.dirname(path)))
@@ -268,14 +288,12 @@ def test_every_program_and_module_comes_from_setup(group, uses, own_modules, pac
         pytest.fail("\n".join(lines), pytrace=False)
 
 
-def test_the_scan_finds_the_known_call_sites(uses):
+def test_the_scan_finds_the_known_call_sites(uses, committed_files):
     """A scan that finds nothing passes the check above: it must at least
     see programs named in each kind of file (Python, make, shell)."""
-    kinds, types = defaultdict(set), {}
+    kinds = defaultdict(set)
     for u in uses:
-        if u.path not in types:
-            types[u.path] = depscan.file_type(u.path, (ROOT / u.path).read_text()[:200])
         if u.kind == "program":
-            kinds[types[u.path]].add(u.name)
+            kinds[depscan.file_type(u.path, committed_files[u.path])].add(u.name)
     assert {"python", "make", "shell"} <= set(kinds), kinds
     assert all(len(names) >= 3 for names in kinds.values()), kinds

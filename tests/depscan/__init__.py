@@ -2,7 +2,7 @@
 invokes, read from the code itself (tests/test_dependencies.py checks each
 against the Debian packages tools/setup.sh installs).
 
-scan(root, paths) reads the given files (git's list of them) by type: Python
+scan(root, paths) or scan_texts({path: text}) reads files by type: Python
 (depscan.python), Makefiles and *.mk (depscan.make), shell scripts and GDB
 scripts (depscan.shell for the commands). It returns Use records: kind
 "program" (a name to look up on PATH, or an absolute path) or "module" (a
@@ -33,7 +33,7 @@ def file_type(path, text):
 
 
 def scan(root, paths):
-    """[Use] for the files paths (relative to root)."""
+    """[Use] for the files paths (relative to root), as they are on disk."""
     texts = {}
     for path in paths:
         try:
@@ -41,6 +41,11 @@ def scan(root, paths):
                 texts[path] = f.read()
         except (OSError, UnicodeDecodeError):
             continue                      # binary or gone: not code
+    return scan_texts(texts)
+
+
+def scan_texts(texts):
+    """[Use] for the files {path: text}."""
     types = {p: file_type(p, t) for p, t in texts.items()}
     uses = []
     for path, text in texts.items():
