@@ -312,5 +312,6 @@ help::
 include mk/rr.mk
 include mk/trace.mk
 include tools/toolchain/toolchain.mk
+include tools/fresh.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
