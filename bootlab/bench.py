@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import gdbstub, proc, project, session
+from . import gdbstub, guest, proc, project, session
 from .qemu import cmdline
 
 ROOT, BUILD = project.ROOT, project.BUILD
@@ -211,9 +211,8 @@ def rows(runs):
 
 
 def maps_rows():
-    from tests.guests import driver     # the test guests' builder (nasm + map file)
     with tempfile.TemporaryDirectory() as tmp:
-        image, labels = driver.build_guest("bigmap", tmp)
+        image, labels = guest.build("bigmap", tmp)
         m = probe("maps_vs_info_mem", machine=cmdline.Machine(disk=image), symbols=False,
                   args="%d" % labels["mapped"])
     ours, theirs = float(m["maps_s"]), float(m["info_mem_s"])
