@@ -83,12 +83,16 @@ def uses(committed_files):
 
 @pytest.fixture(scope="module")
 def own_modules(committed_files):
-    """Top-level names of the project's own modules: each .py file's stem and
-    each package directory (one with __init__.py)."""
+    """Top-level names of the project's own modules: each .py file's stem,
+    each package directory (one with __init__.py), and each top-level
+    directory holding Python (a namespace package, e.g. `tests`, imported as
+    tests.fixtures.stops from the checkout's root)."""
     names = set()
     for path in committed_files:
         if path.endswith(".py"):
             names.add(os.path.splitext(os.path.basename(path))[0])
+            if "/" in path:
+                names.add(path.split("/", 1)[0])
             if os.path.basename(path) == "__init__.py":
                 names.add(os.path.basename(os.path.dirname(path)))
     return names
