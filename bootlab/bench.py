@@ -305,4 +305,4 @@ def proc_cpu():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    proc.entry_point(main, "bench")

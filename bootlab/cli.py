@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import project, session
+from . import proc, project, session
 from .own import check
 from .qemu import cmdline
 
@@ -288,4 +288,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    proc.entry_point(lambda: main(sys.argv[1:]), "bootlab")

@@ -56,12 +56,20 @@ def u64(hexbytes, offset=0):
     return int.from_bytes(bytes.fromhex(hexbytes)[offset:offset + 8], "little")
 
 
+SCRIPT_MAX = 64 << 10     # bytes: a script of a few lines
+
+
 def script(g, name):
     """Path of a learner's script in lab/scripts/, or Wrong when it is still
-    empty (comments only)."""
+    empty (comments only) or cannot be read."""
     path = g.scripts / name
-    body = [l for l in path.read_text().splitlines() if l.strip() and not l.lstrip().startswith("#")] \
-        if path.exists() else []
+    if not path.exists():
+        raise Wrong(f"lab/scripts/{name} has no commands yet")
+    try:
+        text = gradelib.read_text(path, f"lab/scripts/{name}", SCRIPT_MAX)
+    except gradelib.AnswersError as e:
+        raise Wrong(str(e))
+    body = [l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
     if not body:
         raise Wrong(f"lab/scripts/{name} has no commands yet")
     return path
@@ -81,10 +89,20 @@ def learner_steps(g, name):
 
 def learner_ran(s, name):
     if "script" not in s.facts:
+        if s.timed_out:
+            raise Wrong(f"lab/scripts/{name} did not finish within {gradelib.SESSION_LIMIT_S} s "
+                        "(an endless `while` loop?)")
+        if s.plan_had_script:
+            raise Wrong(f"lab/scripts/{name} ended the GDB session before the grader could "
+                        "look at the machine (does it `kill` or `quit`? Leave that out)")
         raise Wrong(f"lab/scripts/{name} has no commands yet")
     result = s["script"]
     if result["error"]:
         raise Wrong(f"lab/scripts/{name} stopped with an error: {result['error']}")
+    after = s.facts.get("s_pc")
+    if isinstance(after, dict) and "no registers" in after.get("error", ""):
+        raise Wrong(f"lab/scripts/{name} ended the guest (does it `kill`? Leave that out: "
+                    "the grader looks at the machine after your script)")
 
 
 # ---- 1. The BIOS hands over at 0x7c00 ----------------------------------------------
