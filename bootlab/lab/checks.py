@@ -87,7 +87,8 @@ def learner_steps(g, name):
             ["source", "script", str(path)], ["eval", "s_pc", "$pc"]]
 
 
-def learner_ran(s, name):
+def learner_ran(g, s, name):
+    script(g, name)          # the script's own problem first: empty, unreadable, not UTF-8
     if "script" not in s.facts:
         if s.timed_out:
             raise Wrong(f"lab/scripts/{name} did not finish within {gradelib.SESSION_LIMIT_S} s "
@@ -100,7 +101,7 @@ def learner_ran(s, name):
     if result["error"]:
         raise Wrong(f"lab/scripts/{name} stopped with an error: {result['error']}")
     after = s.facts.get("s_pc")
-    if isinstance(after, dict) and "no registers" in after.get("error", ""):
+    if isinstance(after, dict) and "no registers" in after.get("error", "").lower():
         raise Wrong(f"lab/scripts/{name} ended the guest (does it `kill`? Leave that out: "
                     "the grader looks at the machine after your script)")
 
@@ -170,7 +171,7 @@ def ex03(g):
     g.test("kernel bytes at KERNEL_ADDR match build/kernel.bin", 1, loaded)
 
     def stops_at_kernel_read():
-        learner_ran(s, "03-dap.gdb")
+        learner_ran(g, s, "03-dap.gdb")
         if bytes.fromhex(s["s_code"]) != b"\xcd" + bytes([const("BIOS_DISK_INT")]):
             raise Wrong("lab/scripts/03-dap.gdb must stop on the `int 0x13` instruction itself "
                         "(`x/i $pc` there shows it)")
@@ -197,7 +198,7 @@ def ex04(g):
              "the address above 1 MiB that a20_is_on writes through FS (boot/a20.asm)")
 
     def script_turns_a20_off():
-        learner_ran(s, "04-a20-off.gdb")
+        learner_ran(g, s, "04-a20-off.gdb")
         if s["s_pc"] != sym["a20_enabled"]:
             raise Wrong("lab/scripts/04-a20-off.gdb must end stopped at a20_enabled")
         if s["method"] == const("A20_WAS_ON"):
@@ -375,7 +376,7 @@ def ex10(g):
              "the cursor's cell index at debug_exit (step 5: row * 80 + col)")
 
     def first_char_of_row_1():
-        learner_ran(s, "10-vga.gdb")
+        learner_ran(g, s, "10-vga.gdb")
         row1 = bytes.fromhex(s["s_screen"])[160:320]
         final = bytes.fromhex(s["screen"])[160:320]
         if row1[0] in (0, 0x20) or row1[0] != final[0]:
