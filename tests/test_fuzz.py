@@ -213,7 +213,7 @@ def test_bl_commands_and_settings(image, where):
     lines = bl_lines(rng, COUNT)
     before = set(untracked())
     t = driver.run_gdb(image, ["set bootlab context off", "break %s" % where, "continue"] + lines,
-                       setup=["add-symbol-file %s" % p for p in project.elf_paths()], timeout=240)
+                       setup=cmdline.symbol_commands(project.elf_paths()), timeout=240)
     assert "Traceback" not in str(t), str(t)[-3000:]
     assert "internal error" not in str(t), re.findall(r".*internal error.*", str(t))
     for line in lines:

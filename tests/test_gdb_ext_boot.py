@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from bootlab import project
+from bootlab.qemu import cmdline
 from guests import driver
 
 BUILD = driver.ROOT / "build"
-SYMBOLS = ["add-symbol-file %s" % (BUILD / f) for f in ("boot16.elf", "boot32.elf", "kernel.elf")]
+SYMBOLS = cmdline.symbol_commands(project.elf_paths())
 # -snapshot: guest writes go to a temporary overlay, so the image is never
-# modified and other runs of it (make walk, other tests) are not disturbed.
+# modified and other runs of it (make tour, other tests) are not disturbed.
 DEBUG_EXIT = ("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-snapshot")
 
 

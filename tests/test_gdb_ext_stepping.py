@@ -7,9 +7,10 @@ import re
 import pytest
 
 from bootlab import project
+from bootlab.qemu import cmdline
 from guests import driver
 
-SYMBOLS = ["add-symbol-file %s" % p for p in project.elf_paths()]
+SYMBOLS = cmdline.symbol_commands(project.elf_paths())
 READS = "python import bootlab.gdbext.snapshot as s; print('READS %d' % s.monitor_reads[0])"
 
 
@@ -88,7 +89,7 @@ def test_until_exception_stops_at_the_handler(variant):
     """FAULT=ud: the kernel executes ud2; bl until exception stops in the
     handler the IDT names, not after it."""
     image = variant(FAULT="ud") / "bootlab.img"
-    syms = ["add-symbol-file %s" % p for p in project.elf_paths(variant(FAULT="ud"))]
+    syms = cmdline.symbol_commands(project.elf_paths(variant(FAULT="ud")))
     # From the kprintf call before the ud2: a few thousand steps.
     t = driver.run_gdb(image, ["set bootlab context off", "break trigger_configured_fault",
                                "continue", "bl until exception", "info symbol $pc"], setup=syms)

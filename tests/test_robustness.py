@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from bootlab import project
+from bootlab.qemu import cmdline
 from conftest import BUILD, ROOT, _emulators, _now_ticks, make
 from guests import driver
 
 PY = sys.executable
-SYMBOLS = ["add-symbol-file %s" % p for p in project.elf_paths()]
+SYMBOLS = cmdline.symbol_commands(project.elf_paths())
 
 
 def grade(answers, scripts=None, ex="1", timeout=120):
