@@ -91,7 +91,7 @@ def learner_ran(g, s, name):
     script(g, name)          # the script's own problem first: empty, unreadable, not UTF-8
     if "script" not in s.facts:
         if s.timed_out:
-            raise Wrong(f"lab/scripts/{name} did not finish within {gradelib.SESSION_LIMIT_S} s "
+            raise Wrong(f"lab/scripts/{name} did not finish within {gradelib.SESSION_LIMIT_S:g} s "
                         "(an endless `while` loop?)")
         if s.plan_had_script:
             raise Wrong(f"lab/scripts/{name} ended the GDB session before the grader could "

@@ -33,7 +33,8 @@ LAB = ROOT / "lab"
 ANSWERS = LAB / "answers.txt"
 GRADE_BUILD = Path(os.environ.get("BOOTLAB_GRADE_BUILD") or project.BUILD / "grade")
 LOGS = GRADE_BUILD / "logs"
-SESSION_LIMIT_S = 30     # one GDB/QEMU session, whole
+# One GDB/QEMU session, whole (BOOTLAB_SESSION_LIMIT: the tests shorten it).
+SESSION_LIMIT_S = float(os.environ.get("BOOTLAB_SESSION_LIMIT") or 30)
 STOP_LIMIT_S = 8         # one `continue` inside it
 RUN_LIMIT_S = 8          # a headless run (panic screens, bug logs)
 ELFS = project.ELF_FILES
