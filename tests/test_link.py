@@ -91,3 +91,18 @@ def test_a_qemu_that_cannot_start_says_why(tmp_path):
         result = session.batch_gdb(qemu, argv, 30)
     assert "bootlab: QEMU exited with status 1; its last words" in result.output, result.output
     assert "invalid option" in result.output
+
+
+def test_ending_a_session_whose_qemu_is_gone_is_quiet(image, tmp_path):
+    """QEMU killed under GDB (as under load it can exit before GDB's last
+    acknowledgement of `kill`): the scripts' end_session, and `quit` through
+    lab.gdb's hook, end quietly."""
+    machine = cmdline.Machine(disk=image)
+    with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), tmp_path / "q.log") as qemu:
+        kill_qemu = "python import os, signal; os.kill(%d, signal.SIGKILL)" % qemu.proc.pid
+        argv = cmdline.gdb(batch=True, commands=[
+            qemu.target, "info registers rip", kill_qemu, "info registers rip",
+            "python import bootlab.gdbext.scripting as s; s.end_session(); print('ENDED')"])
+        result = session.batch_gdb(qemu, argv, 30)
+    assert "ENDED" in result.output, result.output
+    assert "Traceback" not in result.output, result.output

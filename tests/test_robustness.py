@@ -278,7 +278,6 @@ def test_the_tour_names_a_triple_fault(tmp_path):
     assert re.search(r"^tour: on the way to pm_entry, the machine shut down \(QEMU: "
                      r"paused \(shutdown\)\): the CPU asked for a reset, as a triple fault does",
                      transcript, re.M), transcript
-    assert "SIGQUIT" not in transcript.split("=== 9.")[-1] or True
 
 
 def test_only_our_own_emulators_count(image):
