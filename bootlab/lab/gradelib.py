@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 
 from .. import project, proc, session
-from ..qemu import cmdline, logs, monitor
+from ..qemu import cmdline, intlog, logs, monitor
 from ..x86 import descriptors, modes
 
 ROOT = project.ROOT
@@ -132,16 +132,15 @@ def qemu_cmd(out, *extra, drop=()):
 
 
 def interrupt_log(out, limit=RUN_LIMIT_S):
-    """Boot headless with QEMU's interrupt and reset log (-d int,cpu_reset).
-    -no-shutdown is left out so that a triple fault ends QEMU at once.
+    """Boot headless with QEMU's interrupt and reset log, as lab/qemu-log.sh
+    does (bootlab.qemu.intlog: a triple fault ends QEMU at once).
     Returns (exceptions after the BIOS, log text): each exception a dict
     with v (vector), e (error code), pc, cs, cr2 (when logged)."""
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "int.log"
-        proc.run(qemu_cmd(out, "-d", "int,cpu_reset", "-D", str(log), *cmdline.DEBUG_EXIT,
-                          drop=("-no-shutdown",)), limit)
+        proc.run(intlog.command(out / "bootlab.img", log), limit)
         text = log.read_text(errors="replace") if log.exists() else ""
-    return logs.exceptions(text), text
+    return [e for e in logs.exceptions(text) if not logs.in_firmware(e["pc"])], text
 
 
 def headless(out, limit=RUN_LIMIT_S):
