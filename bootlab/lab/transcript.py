@@ -90,8 +90,9 @@ class Block:
     @property
     def target(self):
         """The make target that starts GDB: debug, or debug-rr for a replay."""
-        return next(w for w in self.make_words() if w in GDB_TARGETS) \
-            if self.kind == "gdb" else None
+        if self.kind == "shell" or self.continues:
+            return None
+        return next(w for w in self.make_words() if w in GDB_TARGETS)
 
     def lead_problem(self):
         """Why the prose before this block does not tell a learner how its
@@ -220,6 +221,8 @@ def build_dir_for(block, tmp):
 
 
 def variant_options(block):
+    if block.continues:
+        return ()
     options = block.how if block.kind == "gdb" else " ".join(block.commands())
     return tuple(VARIANT.findall(options))
 
