@@ -23,14 +23,14 @@ class Oracle(Grader):
         super().__init__({}, scripts)
         self.truth = {}
 
-    def number(self, key, points, truth, where):
-        self.check(key, points, lambda: self.truth.__setitem__(key, hex(truth())))
+    def number(self, key, points, truth, where, optional=False):
+        self.check(key, points, lambda: self.truth.__setitem__(key, hex(truth())), optional)
 
-    def word(self, key, points, truth, where):
+    def word(self, key, points, truth, where, optional=False):
         def run():
             value = truth()
             self.truth[key] = value if isinstance(value, str) else value[0]
-        self.check(key, points, run)
+        self.check(key, points, run, optional)
 
     def test(self, name, points, fn):
         pass
@@ -133,6 +133,52 @@ def test_every_check_fails_for_wrong_answers_without_the_answer(truth, tmp_path)
         # The hint names where to look, never the value itself.
         if len(value) >= 3:
             assert value.lower() not in message.lower(), (key, message)
+
+
+def silent_wrong_scripts(directory):
+    """Scripts that run but leave the machine where it was, printing nothing
+    of the machine's own (what a learner's script prints is the learner's,
+    and the grader's notes keep it)."""
+    directory.mkdir(exist_ok=True)
+    for name in ("03-dap.gdb", "04-a20-off.gdb", "10-vga.gdb"):
+        (directory / name).write_text("# a wrong try\nprint 1\n")
+    return directory
+
+
+def exposes(key, value, text):
+    """Where text holds value, the answer to key: as the texts test looks
+    for it (hex tokens, decimals from 1000, `key: value`, FILE:LINE), and
+    names of four letters or more as whole words."""
+    from test_lab_transcripts import leaks
+    found = leaks(key, value, text)
+    if not value.startswith("0x") and len(value) >= 4:
+        found += [m.group(0) for m in re.finditer(rf"(?<![\w.]){re.escape(value)}(?![\w])",
+                                                   text, re.I)]
+    return found
+
+
+def test_grading_wrong_answers_gives_no_answer_away(truth, tmp_path):
+    """Every answer wrong, every script wrong: make grade's output and the
+    notes it keeps (build/grade/logs) say where to look, and hold no value
+    the machine shows today (computed now, by the Oracle)."""
+    from test_lab_transcripts import EXEMPT
+    answers, _ = truth
+    file = tmp_path / "answers.txt"
+    file.write_text("".join(f"{k}: {wrong(v)}\n" for k, v in answers.items()))
+    proc = subprocess.run([sys.executable, "-m", "bootlab.lab.grade", "--answers", str(file),
+                           "--scripts", str(silent_wrong_scripts(tmp_path / "scripts"))],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    passed = [k for k in answers if re.search(rf"^\s*PASS {re.escape(k)}\b", proc.stdout, re.M)]
+    assert not passed, proc.stdout
+    logs = sorted(gradelib.LOGS.glob("ex*.log"))
+    assert len(logs) == len(EXERCISES), logs          # every exercise failed, kept notes
+    texts = {"make grade's output": proc.stdout + proc.stderr,
+             **{str(log.relative_to(ROOT)): log.read_text() for log in logs}}
+    problems = [f"{key} = {value} in {name}: {where}"
+                for key, value in sorted(answers.items()) if key not in EXEMPT
+                for name, text in texts.items() for where in exposes(key, value, text)]
+    assert not problems, "answers given away:\n" + "\n".join(problems)
 
 
 def test_shipped_answers_are_empty_and_grade_fails_with_hints(tmp_path):

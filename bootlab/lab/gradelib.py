@@ -43,6 +43,10 @@ class Wrong(Exception):
     """An answer that does not match; the message says where to look."""
 
 
+class NoAnswer(Wrong):
+    """The answers file has no value for a key yet."""
+
+
 # ---- The build ---------------------------------------------------------------
 
 _build_lock = threading.Lock()
@@ -206,28 +210,44 @@ def parse_int(text):
 
 class Grader:
     """Collects named checks for one exercise: each is worth points and
-    passes, fails (with a hint) or is missing."""
+    passes, fails (with a hint) or is missing. Optional checks (a
+    challenge's self-check) are worth no points: they are reported apart
+    and never count in the score; one left unanswered is SKIP, not FAIL."""
 
     def __init__(self, answers, scripts=LAB / "scripts"):
         self.answers = answers
         self.scripts = Path(scripts)
         self.results = []         # (name, points, status, message)
+        self.optional = set()     # names of the optional checks among them
         self.logs = []            # text kept when something fails
 
     def answer(self, key):
         value = self.answers.get(key, "")
         if not value:
-            raise Wrong(f"no answer yet: fill in `{key}:` in lab/answers.txt")
+            raise NoAnswer(f"no answer yet: fill in `{key}:` in lab/answers.txt")
         return value
 
-    def check(self, name, points, fn):
+    def check(self, name, points, fn, optional=False):
+        if optional:
+            self.optional.add(name)
+            points = 0
         try:
             fn()
             self.results.append((name, points, "PASS", ""))
+        except NoAnswer as e:
+            self.results.append((name, points, "SKIP" if optional else "FAIL",
+                                 "not answered (optional)" if optional else str(e)))
         except Wrong as e:
             self.results.append((name, points, "FAIL", str(e)))
 
-    def number(self, key, points, truth, where):
+    def counted(self):
+        """The results that count in the score."""
+        return [r for r in self.results if r[0] not in self.optional]
+
+    def challenges(self):
+        return [r for r in self.results if r[0] in self.optional]
+
+    def number(self, key, points, truth, where, optional=False):
         """The answer to `key` must equal the integer truth()."""
         def run():
             given = parse_int(self.answer(key))
@@ -235,9 +255,9 @@ class Grader:
                 raise Wrong(f"`{key}` must be a number (decimal, or hex with 0x)")
             if given != truth():
                 raise Wrong(f"`{key}` does not match {where}")
-        self.check(key, points, run)
+        self.check(key, points, run, optional)
 
-    def word(self, key, points, truth, where):
+    def word(self, key, points, truth, where, optional=False):
         """The answer must equal one of the strings in truth() (any case)."""
         def run():
             given = self.answer(key).strip().strip("`").lower()
@@ -245,7 +265,7 @@ class Grader:
             accepted = [accepted] if isinstance(accepted, str) else accepted
             if given not in [a.lower() for a in accepted]:
                 raise Wrong(f"`{key}` does not match {where}")
-        self.check(key, points, run)
+        self.check(key, points, run, optional)
 
     def test(self, name, points, fn):
         """A check of a learner's script or file: fn raises Wrong."""
