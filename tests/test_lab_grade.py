@@ -152,7 +152,8 @@ def exposes(key, value, text):
     from test_lab_transcripts import leaks
     found = leaks(key, value, text)
     if not value.startswith("0x") and len(value) >= 4:
-        found += [m.group(0) for m in re.finditer(rf"(?<![\w.]){re.escape(value)}(?![\w])",
+        # Not inside a longer name: `ex07.pdpte` (a key) or BUG=no-pdpte (a title).
+        found += [m.group(0) for m in re.finditer(rf"(?<![\w.-]){re.escape(value)}(?![\w-])",
                                                    text, re.I)]
     return found
 
@@ -210,3 +211,38 @@ def test_grade_cli_full_marks_exits_zero(truth, tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"^Score: (\d+)/\1 ", proc.stdout, re.M), proc.stdout
+
+
+def test_challenge_self_checks_are_optional(truth, tmp_path):
+    """A challenge's self-checks are reported apart, checked against the
+    machine, and never change the score or the exit status."""
+    answers, scripts = truth
+    ex01 = {k: v for k, v in answers.items() if k.startswith("ex01.")}
+    optional = {"ex01.reset_linear", "ex01.reset_cs_base"}
+    assert optional <= set(ex01)
+
+    def grade(given):
+        file = tmp_path / "answers.txt"
+        file.write_text("".join(f"{k}: {v}\n" for k, v in given.items()))
+        return subprocess.run([sys.executable, "-m", "bootlab.lab.grade", "--ex", "1",
+                               "--answers", str(file), "--scripts", str(scripts)],
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+    # Full marks without touching the challenge: exit 0, the checks skipped.
+    proc = grade({k: v for k, v in ex01.items() if k not in optional})
+    assert proc.returncode == 0, proc.stdout
+    assert re.search(r"^Score: (\d+)/\1 ", proc.stdout, re.M), proc.stdout
+    assert "  challenge self-checks (optional, not in the score):" in proc.stdout
+    for key in optional:
+        assert f"    SKIP {key}: not answered (optional)" in proc.stdout
+    # Only the challenge answered, rightly: they pass, the score stays 0.
+    proc = grade({k: ex01[k] for k in optional})
+    assert proc.returncode == 1
+    assert re.search(r"^Score: 0/\d+ ", proc.stdout, re.M), proc.stdout
+    for key in optional:
+        assert f"    PASS {key}" in proc.stdout
+    assert "Challenges: 2 of 2 self-checks match (optional, not in the score)" in proc.stdout
+    # Answered wrongly: FAIL with a hint, not the value.
+    proc = grade({k: wrong(ex01[k]) for k in optional})
+    for key in optional:
+        line = re.search(rf"^    FAIL {re.escape(key)}: (.*)$", proc.stdout, re.M)
+        assert line and ex01[key] not in line.group(1), proc.stdout

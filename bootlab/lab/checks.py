@@ -412,8 +412,8 @@ def ex09(g):
              "the 8 bytes on top of the stack there (step 3)")
     g.number("ex09.rdi", 2, lambda: s["rdi"], "the register holding kmain's first argument (step 4)")
     g.number("ex09.bt_frames", 0, lambda: reached(s, "ci", "console_init") and
-             len(re.findall(r"^#\d+", s["bt"], re.M)), "the frames `bt` lists at console_init "
-             "(challenge)", optional=True)
+             len(re.findall(r"^#\d+", s["bt"], re.M)), "the frames `bt` lists in the first "
+             "function kmain calls (challenge)", optional=True)
 
 
 # ---- 10. VGA text memory -------------------------------------------------------------
