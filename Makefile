@@ -307,6 +307,7 @@ help::
 # with a `help::` rule of its own (after the one above).
 include mk/rr.mk
 include mk/trace.mk
+include mk/lab.mk
 include tools/toolchain/toolchain.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
