@@ -246,3 +246,42 @@ def test_challenge_self_checks_are_optional(truth, tmp_path):
     for key in optional:
         line = re.search(rf"^    FAIL {re.escape(key)}: (.*)$", proc.stdout, re.M)
         assert line and ex01[key] not in line.group(1), proc.stdout
+
+
+# ---- A learner's checkout passes the tests (issue 10) --------------------------------
+# The tests of what ships read git's HEAD, and every build they need they make
+# themselves: so a checkout as a learner leaves it mid-lab (answers filled in,
+# scripts written, build/ holding a bug build and a recording cut short)
+# passes them too. Run in a copy of the working tree, with its own build/.
+LEARNER_TESTS = [
+    "tests/test_lab_grade.py::test_shipped_answers_are_empty_and_grade_fails_with_hints",
+    "tests/test_lab_transcripts.py::test_no_answer_in_the_texts",
+    "tests/test_lab_transcripts.py::test_texts_say_where_each_session_starts",
+    "tests/test_rr.py::test_readme_transcript_is_todays_output",
+]
+
+
+def test_a_learners_filled_in_checkout_passes_the_lab_tests(truth, tmp_path):
+    from conftest import copy_checkout, make
+    answers, scripts = truth
+    clone = copy_checkout(tmp_path / "bootlab")
+    shipped = (clone / "lab/answers.txt").read_text()
+    filled = re.sub(r"^([a-z]+\d+\.\w+):\s*$", lambda m: f"{m.group(1)}: {answers[m.group(1)]}",
+                    shipped, flags=re.M)
+    assert filled != shipped and re.search(r"^ex01\.dl: 0x", filled, re.M)
+    (clone / "lab/answers.txt").write_text(filled)
+    for script in scripts.glob("*.gdb"):        # commands that do what each exercise asks
+        (clone / "lab/scripts" / script.name).write_text(script.read_text())
+    make("BUG=vga-cell", cwd=clone)             # build/ as the last make left it:
+    make("FAULT=pf", cwd=clone)                 # a variant, not the default image
+    rr = clone / "build/rr"                     # a `make record` stopped half-way
+    rr.mkdir(parents=True)
+    (rr / "replay.bin").write_bytes(b"")
+    (rr / "disk.qcow2").write_bytes(b"QFI\xfb")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *LEARNER_TESTS], cwd=clone, capture_output=True, text=True,
+                          timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert f"{len(LEARNER_TESTS)} passed" in proc.stdout, proc.stdout[-2000:]
+    # The learner's work is still there.
+    assert (clone / "lab/answers.txt").read_text() == filled
