@@ -9,6 +9,8 @@ QEMU/GDB session per exercise at most. For the exercises where you write a GDB s
 
 Numbers may be written in decimal or with 0x; names are compared without
 regard to case. A wrong answer says what was to be found and where to look.
+A challenge's self-checks are optional checks (optional=True): worth no
+points, reported apart, SKIP when unanswered.
 The grader builds its own copies of the image under build/grade/ (the
 default build and the FAULT= and BUG= variants it needs), so what you left in
 build/ does not matter. Logs of failed checks are kept in build/grade/logs/:
