@@ -72,7 +72,14 @@ GEN  := $(B)/gen/bootlab.inc $(B)/gen/x86.inc $(B)/gen/config.h $(B)/gen/config.
 
 # ---- The image -----------------------------------------------------------------
 .PHONY: all
-all: $(IMG) $(ELFS:.elf=.sym) $(ELFS:.elf=.lst)
+all: $(IMG) $(ELFS:.elf=.sym) $(ELFS:.elf=.lst) $(B)/python.stamp
+
+# The tools' Python, compiled once: GDB loads the extension at every start,
+# and where PYTHONDONTWRITEBYTECODE is set it would compile it every time.
+PY_SRC := $(shell find bootlab -name '*.py')
+$(B)/python.stamp: $(PY_SRC) | $(B)
+	$(Q)$(PYTHON) -m compileall -q bootlab >/dev/null
+	$(Q)touch $@
 
 $(IMG): $(B)/boot16.bin $(B)/boot32.bin $(B)/kernel.bin tools/mkimage.sh
 	$(call say,IMAGE,$@)
@@ -309,5 +316,6 @@ include mk/rr.mk
 include mk/trace.mk
 include mk/lab.mk
 include tools/toolchain/toolchain.mk
+include tools/fresh.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -22,13 +22,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import project, session
+from . import proc, project, session
 from .own import check
 from .qemu import cmdline
 
 DEFAULT_PORT_BASE, PORT_USERS = 26000, 5000     # the gdbstub port: 26000 + uid % 5000
 SMP_MAX = 255                                   # QEMU's pc machine: at most 255 CPUs
 MEM_RE = re.compile(r"^\d+[KMGT]?$", re.I)
+CPU_RE = re.compile(r"^[A-Za-z0-9][\w.,+=-]*$")      # a model and its +feature,-feature list
 
 
 class Usage(Exception):
@@ -52,7 +53,7 @@ def port():
     if not text:
         return default_port()
     if not text.isdigit() or not 1024 <= int(text) <= 65535:
-        raise check.Bad("GDBPORT=%s: a port is a number from 1024 to 65535" % text)
+        raise check.Bad("GDBPORT=%s: a port is a number from 1024 to 65535" % check.shown(text))
     return int(text)
 
 
@@ -66,10 +67,13 @@ def machine(paused_disk=True):
     image, kernel, _ = own()
     b = build_dir()
     cpu, mem, smp = env("CPU"), env("MEM"), env("SMP")
+    if cpu and not CPU_RE.match(cpu):
+        raise check.Bad("CPU=%s: give a QEMU CPU model, e.g. max or qemu64,+la57 "
+                        "(qemu-system-x86_64 -cpu help lists them)" % check.shown(cpu))
     if mem and not MEM_RE.match(mem):
-        raise check.Bad("MEM=%s: give a size QEMU's -m takes, e.g. 256M or 2G" % mem)
+        raise check.Bad("MEM=%s: give a size QEMU's -m takes, e.g. 256M or 2G" % check.shown(mem))
     if smp and (not smp.isdigit() or not 1 <= int(smp) <= SMP_MAX):
-        raise check.Bad("SMP=%s: the number of CPUs, 1 to %d" % (smp, SMP_MAX))
+        raise check.Bad("SMP=%s: the number of CPUs, 1 to %d" % (check.shown(smp), SMP_MAX))
     append, initrd = env("APPEND"), env("INITRD")
     if (append or initrd) and not kernel:
         raise check.Bad("APPEND= and INITRD= go with KERNEL= (QEMU passes them to a kernel "
@@ -261,7 +265,7 @@ def record(if_stale=False):
     try:
         seconds = float(seconds)
     except ValueError:
-        raise check.Bad("RR_SECONDS=%s: a number of seconds" % seconds)
+        raise check.Bad("RR_SECONDS=%s: a number of seconds" % check.shown(seconds))
     if if_stale and rr_record.is_current(disk, rr_dir()):
         return 0
     try:
@@ -310,4 +314,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    proc.entry_point(lambda: main(sys.argv[1:]), "bootlab")

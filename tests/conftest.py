@@ -118,6 +118,9 @@ def private_tmp(tmp_path_factory):
     theirs, whatever else runs on the machine."""
     path = str(tmp_path_factory.mktemp("bootlab-tmp"))
     os.environ["BOOTLAB_TMP"] = path
+    # Every process this test run starts inherits the mark; an emulator
+    # re-parented to init still carries it (no_emulator_left_behind).
+    os.environ[RUN_MARK] = "%d-%d" % (os.getpid(), time.time_ns())
     return path
 
 
@@ -160,11 +163,17 @@ def _descendants(pid):
     return found
 
 
-def _emulators(since_ticks, places):
-    """Emulator processes started at or after since_ticks (clock ticks since
-    boot) that are our children, or whose command line names one of places:
-    an emulator whose GDB died is re-parented to init, and must count too."""
+RUN_MARK = "BOOTLAB_TEST_RUN"
+
+
+def _emulators(since_ticks, places=()):
+    """Emulator processes of this test run started at or after since_ticks
+    (clock ticks since boot): our descendants, or processes whose
+    environment carries this run's mark (an emulator whose GDB died is
+    re-parented to init, and must count too). Nothing else on the machine
+    counts: another checkout's `make check`, a learner's `make debug`."""
     mine = set(_descendants(os.getpid()))
+    mark = ("%s=%s" % (RUN_MARK, os.environ.get(RUN_MARK, ""))).encode()
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
@@ -172,11 +181,11 @@ def _emulators(since_ticks, places):
             if not comm.startswith(EMULATORS):
                 continue
             start = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19])
-            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            environ = (proc / "environ").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
         pid = int(proc.name)
-        if pid in mine or (start >= since_ticks and any(p in cmdline for p in places)):
+        if pid in mine or (start >= since_ticks and mark in environ):
             found.append((pid, comm))
     return found
 

@@ -61,12 +61,20 @@ def u64(hexbytes, offset=0):
     return int.from_bytes(bytes.fromhex(hexbytes)[offset:offset + 8], "little")
 
 
+SCRIPT_MAX = 64 << 10     # bytes: a script of a few lines
+
+
 def script(g, name):
     """Path of a learner's script in lab/scripts/, or Wrong when it is still
-    empty (comments only)."""
+    empty (comments only) or cannot be read."""
     path = g.scripts / name
-    body = [l for l in path.read_text().splitlines() if l.strip() and not l.lstrip().startswith("#")] \
-        if path.exists() else []
+    if not path.exists():
+        raise Wrong(f"lab/scripts/{name} has no commands yet")
+    try:
+        text = gradelib.read_text(path, f"lab/scripts/{name}", SCRIPT_MAX)
+    except gradelib.AnswersError as e:
+        raise Wrong(str(e))
+    body = [l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
     if not body:
         raise Wrong(f"lab/scripts/{name} has no commands yet")
     return path
@@ -84,12 +92,23 @@ def learner_steps(g, name):
             ["source", "script", str(path)], ["eval", "s_pc", "$pc"]]
 
 
-def learner_ran(s, name):
+def learner_ran(g, s, name):
+    script(g, name)          # the script's own problem first: empty, unreadable, not UTF-8
     if "script" not in s.facts:
+        if s.timed_out:
+            raise Wrong(f"lab/scripts/{name} did not finish within {gradelib.SESSION_LIMIT_S:g} s "
+                        "(an endless `while` loop?)")
+        if s.plan_had_script:
+            raise Wrong(f"lab/scripts/{name} ended the GDB session before the grader could "
+                        "look at the machine (does it `kill` or `quit`? Leave that out)")
         raise Wrong(f"lab/scripts/{name} has no commands yet")
     result = s["script"]
     if result["error"]:
         raise Wrong(f"lab/scripts/{name} stopped with an error: {result['error']}")
+    after = s.facts.get("s_pc")
+    if isinstance(after, dict) and "no registers" in after.get("error", "").lower():
+        raise Wrong(f"lab/scripts/{name} ended the guest (does it `kill`? Leave that out: "
+                    "the grader looks at the machine after your script)")
 
 
 # ---- 1. The BIOS hands over at 0x7c00 ----------------------------------------------
@@ -168,7 +187,7 @@ def ex03(g):
     g.test("kernel bytes at KERNEL_ADDR match build/kernel.bin", 1, loaded)
 
     def stops_at_kernel_read():
-        learner_ran(s, "03-dap.gdb")
+        learner_ran(g, s, "03-dap.gdb")
         if bytes.fromhex(s["s_code"]) != b"\xcd" + bytes([const("BIOS_DISK_INT")]):
             raise Wrong("lab/scripts/03-dap.gdb must stop on the `int 0x13` instruction itself "
                         "(`x/i $pc` there shows it)")
@@ -195,7 +214,7 @@ def ex04(g):
              "the address above 1 MiB that a20_is_on writes through FS (boot/a20.asm)")
 
     def script_turns_a20_off():
-        learner_ran(s, "04-a20-off.gdb")
+        learner_ran(g, s, "04-a20-off.gdb")
         if s["s_pc"] != sym["a20_enabled"]:
             raise Wrong("lab/scripts/04-a20-off.gdb must end stopped at a20_enabled")
         if s["method"] == const("A20_WAS_ON"):
@@ -442,7 +461,7 @@ def ex10(g):
              "the cursor's cell index at debug_exit (step 5: row * 80 + col)")
 
     def first_char_of_row_1():
-        learner_ran(s, "10-vga.gdb")
+        learner_ran(g, s, "10-vga.gdb")
         row1 = bytes.fromhex(s["s_screen"])[160:320]
         final = bytes.fromhex(s["screen"])[160:320]
         if row1[0] in (0, 0x20) or row1[0] != final[0]:

@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from .. import proc
 from . import checks  # noqa: F401  (registers the exercises)
-from .gradelib import ANSWERS, EXERCISES, LOGS, ROOT, Grader, Wrong, read_answers
+from .gradelib import (ANSWERS, EXERCISES, LOGS, ROOT, AnswersError, Grader, Wrong,
+                       read_answers)
 
 
 
@@ -41,7 +43,14 @@ def main(argv=None):
     if unknown:
         print(f"grade: no exercise {unknown[0]}; there are {min(EXERCISES)}-{max(EXERCISES)}")
         return 2
-    answers = read_answers(args.answers)
+    notes = []
+    try:
+        answers = read_answers(args.answers, notes)
+    except AnswersError as e:
+        print(f"grade: {e}")
+        return 2
+    for note in notes:
+        print(f"grade: {note}")
     start = time.monotonic()
     LOGS.mkdir(parents=True, exist_ok=True)
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
@@ -77,4 +86,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    proc.entry_point(main, "grade")

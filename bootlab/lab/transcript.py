@@ -41,7 +41,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .. import project
+from .. import proc, project
 
 ROOT = project.ROOT
 MARKER = re.compile(r"^<!-- transcript: (.+?) -->\n```[a-z]*\n(.*?)^```$", re.M | re.S)
@@ -294,4 +294,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    proc.entry_point(main, "transcript")

@@ -56,10 +56,10 @@ def check_extra(words):
             value = words[i + 1]
             if any(p in value for p in ("tcp:", "telnet:", "udp:", "websocket")) and \
                     LOOPBACK not in value and "localhost" not in value:
-                raise BadOption("QEMU option %s %s would listen beyond loopback; "
+                raise BadOption("QEMU option %s %r would listen beyond loopback; "
                                 "bind it to 127.0.0.1" % (name, value))
             if name == "-vnc" and not value.startswith(("127.0.0.1", "localhost", "unix:", "none")):
-                raise BadOption("QEMU option -vnc %s would listen beyond loopback" % value)
+                raise BadOption("QEMU option -vnc %r would listen beyond loopback" % value)
     return words
 
 

@@ -167,4 +167,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from .. import proc
+    proc.entry_point(main, "bootlab")
