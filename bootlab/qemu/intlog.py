@@ -92,4 +92,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    proc.entry_point(main, "qemu-log")
