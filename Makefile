@@ -205,6 +205,7 @@ export BOOTLAB_SMP       := $(call from_cmdline,SMP)
 export BOOTLAB_QEMU_ARGS := $(call from_cmdline,QEMU_ARGS)
 export BOOTLAB_TUI       := $(TUI)
 export BOOTLAB_PORT      := $(GDBPORT)
+export BOOTLAB_STOP      := $(call from_cmdline,STOP)
 BOOTLAB := $(PYTHON) -m bootlab.cli
 
 # ---- Running ---------------------------------------------------------------------
@@ -301,6 +302,8 @@ help::
 	@echo '  KERNEL=file           the same with a kernel for qemu -kernel (Multiboot ELF32'
 	@echo '                        or a.out kludge, Linux bzImage, PVH ELF): stops at its entry'
 	@echo '  SYMS="a.elf b.elf@0x7c00"  symbol files for GDB; FILE@OFFSET moves the addresses'
+	@echo '  STOP=reset            debug, gdb, debug-rr: stop at the reset vector (F000:FFF0),'
+	@echo '                        before the BIOS runs, instead of at 0x7c00'
 	@echo '  TUI=1                 debug, gdb, debug-rr: open in the TUI, layout bootlab'
 	@echo '                        (source, CPU state, VGA screen; README "A TUI layout")'
 	@echo '  V=1                   show every command'
@@ -311,6 +314,7 @@ help::
 # with a `help::` rule of its own (after the one above).
 include mk/rr.mk
 include mk/trace.mk
+include mk/lab.mk
 include tools/toolchain/toolchain.mk
 include tools/fresh.mk
 
