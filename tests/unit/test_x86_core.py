@@ -356,3 +356,19 @@ def test_info_registers_of_every_cpu():
 def test_unparseable_text_is_one_clear_error():
     with pytest.raises(monitor.MonitorError, match="cannot parse"):
         monitor.parse("Remote 'g' packet reply is too long")
+
+
+def test_decoding_is_reused_only_for_the_same_bytes():
+    """Instructions decoded lately are reused at the same address only while
+    its bytes are the same: code written anew (self-modifying code, a newly
+    loaded kernel) is decoded anew."""
+    first = decode.decode(b"\x90\xc3", 0x7000, 64, count=2)
+    assert [i.mnemonic for i in first] == ["nop", "retq"]
+    again = decode.decode(b"\x90\xc3", 0x7000, 64, count=2)
+    assert again[0] is first[0]
+    changed = decode.decode(b"\xcc\xc3", 0x7000, 64, count=2)
+    assert [i.mnemonic for i in changed] == ["int3", "retq"]
+    longer = decode.decode(b"\x48\x89\xe5", 0x7000, 64)      # same first byte class, 3 bytes
+    assert (longer[0].mnemonic, longer[0].size) == ("movq", 3)
+    other_mode = decode.decode(b"\x90\xc3", 0x7000, 16, count=2)
+    assert other_mode[0] is not first[0] and other_mode[0].bits == 16
