@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import proc, project, session
+from . import headstart, proc, project, session
 from .own import check
 from .qemu import cmdline
 
@@ -90,9 +90,15 @@ def machine(paused_disk=True):
                            initrd=initrd or None, extra=extra)
 
 
+_stop = []
+
+
 def stop_address():
-    image, kernel, syms = own()
-    return check.stop_address(image, kernel, syms)
+    """Where GDB stops first (checked and described once: check prints
+    what the file is)."""
+    if not _stop:
+        _stop.append(check.stop_address(*own()))
+    return _stop[0]
 
 
 def symbol_files():
@@ -116,6 +122,7 @@ def screen(default):
 # STOP=reset: GDB attaches while QEMU is still paused at the reset vector
 # (-S); without STOP=, GDB runs the BIOS up to the boot sector (or entry).
 STOPS = ("reset",)
+GDB_REMOTE_TIMEOUT_S = 2      # GDB's own default, back once connected
 RESET_HINT = ("bootlab: stopped at the reset vector, before the BIOS has run (STOP=reset); "
               "`thbreak *0x7c00` and `continue` go on to the boot sector")
 
@@ -131,12 +138,16 @@ def stop_choice():
 
 def gdb_argv(target, stop):
     b = build_dir()
+    # remotetimeout: GDB's connection may wait in QEMU's queue while make
+    # debug's head start runs (headstart.py), up to HEAD_START_S.
     commands = ["set history filename %s" % cmdline.gdb_quote(str(b / ".gdb_history")),
-                "set history save on", target]
+                "set history save on",
+                "set remotetimeout %d" % (headstart.HEAD_START_S + 2 * headstart.REPLY_S + 1),
+                target, "set remotetimeout %d" % GDB_REMOTE_TIMEOUT_S]
     if stop_choice() == "reset":
         commands.append("echo %s\\n" % RESET_HINT)
     else:
-        commands += ["thbreak *0x%x" % stop, "continue"]
+        commands.append("bootlab-start 0x%x" % stop)
     if env("TUI"):
         commands.append("layout bootlab")
     return cmdline.gdb(symbols=symbol_files(), commands=commands)
@@ -177,7 +188,7 @@ def aslr_hint(kernel, append):
 def prepare(what, headless_display):
     """Check make's options, then (the Machine, build dir, QEMU's display):
     a window with $DISPLAY, else headless_display, unless QEMU_ARGS chose."""
-    check.stop_address(*own())
+    stop_address()
     stop_choice()
     m = machine()
     b = build_dir()
@@ -194,12 +205,19 @@ def start_qemu(m, b, display, **options):
 
 def debug():
     m, b, display = prepare("make debug", "none")
+    stop = stop_address()
     qemu = start_qemu(m, b, display)
     qemu.watch()
+    head = None
+    if stop_choice() != "reset" and headstart.limit() > 0:
+        head = headstart.HeadStart(qemu.port, stop, headstart.limit())
+        head.start()
     try:
-        status = session.interactive(gdb_argv(qemu.target, stop_address()))
+        status = session.interactive(gdb_argv(qemu.target, stop))
     finally:
         qemu.stop()
+        if head:
+            head.finish()
     return 0 if status == 0 else 1
 
 

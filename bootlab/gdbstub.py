@@ -8,7 +8,6 @@ interrupt request. Inside data, `$`, `#` and `}` are escaped as `}` + (c ^
 by the raw steppers (through GDB) and by `make bench`'s floor (Client).
 """
 import select
-import socket
 import struct
 import time
 
@@ -101,19 +100,30 @@ class RegisterLayout:
 
 
 class Client:
-    """A bare gdbstub client over TCP, for measuring the link's floor (make
-    bench): no GDB in between. Every wait is bounded."""
+    """A bare gdbstub client over TCP: make bench's floor (no GDB in
+    between) and make debug's head start (bootlab.headstart). Every wait is
+    bounded."""
 
     def __init__(self, port, host="127.0.0.1", timeout=10):
+        import socket   # here, not at the top: GDB loads this module for framing only
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
         self.reader = Reader()
         self.items = []
 
-    def request(self, data: bytes) -> bytes:
+    def request(self, data: bytes, timeout=None) -> bytes:
+        """Send a packet; its reply (within timeout seconds, else TimeoutError)."""
         self.sock.sendall(frame(data))
-        deadline = time.monotonic() + self.timeout
+        return self.reply(data, timeout)
+
+    def interrupt(self, timeout=None) -> bytes:
+        """Stop a running target (0x03); its stop reply."""
+        self.sock.sendall(b"\x03")
+        return self.reply(b"\x03", timeout)
+
+    def reply(self, what, timeout=None):
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             while self.items:
                 kind, item = self.items.pop(0)
@@ -122,7 +132,7 @@ class Client:
                     return item
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.sock], [], [], left)[0]:
-                raise TimeoutError("the gdbstub did not answer %r" % data[:20])
+                raise TimeoutError("the gdbstub did not answer %r" % what[:20])
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionError("the gdbstub closed the connection")

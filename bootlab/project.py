@@ -8,6 +8,7 @@ boot/macros.inc), where Bochs stops right *after* the instruction: 2 bytes
 past the label in 16-bit code, 3 in 32- and 64-bit code (66 87 db).
 """
 import functools
+import os
 from pathlib import Path
 
 from . import header
@@ -22,7 +23,7 @@ SYMBOL_FILES = tuple(e.replace(".elf", ".sym") for e in ELF_FILES)  # Bochs' lds
 @functools.lru_cache(maxsize=None)
 def constants():
     """{NAME: int} of include/bootlab.h (and x86.h, which it includes)."""
-    return header.read(header.INCLUDE / "bootlab.h")
+    return header.read(os.path.join(header.INCLUDE, "bootlab.h"))
 
 
 def const(*names):

@@ -39,7 +39,10 @@ def session(image):
 
 
 def test_make_debug_stops_at_7c00_on_the_source_line(session):
-    assert re.search(r"Temporary breakpoint 1, boot_start \(\) at boot/boot\.asm:\d+", session)
+    # The head start (bootlab/headstart.py): QEMU is at 0x7c00 when GDB
+    # connects, so GDB neither shows the reset vector nor continues.
+    assert re.search(r"^boot_start \(\) at boot/boot\.asm:\d+$", session, re.M), session
+    assert "Continuing." not in session and "f000:fff0" not in session, session
     assert "-- bootlab: real, paging off -- 0000:7c00 (linear 0x7c00)" in session
     assert re.search(r'Line \d+ of "boot/boot\.asm" starts at address 0x7c00 <boot_start>', session)
 
@@ -81,6 +84,22 @@ def test_break_kmain_at_7c00_shows_the_argument_and_memory_shows_memory(image):
     assert re.search(r"^rdi\s+0x4000\s", out, re.M), out
     # Loaded now: the same read shows the kernel's first bytes.
     assert "0x10000 <lm_entry>:\t0x66\t0x87\t0xdb\t0x66" in out, out
+
+
+def test_without_the_head_start_gdb_runs_the_bios_and_numbers_breakpoints_alike(image):
+    """BOOTLAB_HEAD_START_S=0 (as for a guest slower than the head start):
+    GDB connects at the reset vector, sets breakpoint 1 at 0x7c00 and
+    continues. Either way the learner's first breakpoint is number 2."""
+    slow = subprocess.run(["make", "-s", "debug"], cwd=ROOT, input="break pm_entry\nquit\n",
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DISPLAY": "", "BOOTLAB_HEAD_START_S": "0"})
+    assert slow.returncode == 0, slow.stdout + slow.stderr
+    assert "-- bootlab: real, paging off -- f000:fff0 (linear 0xfffffff0)" in slow.stdout
+    assert "Temporary breakpoint 1, boot_start () at boot/boot.asm:" in slow.stdout, slow.stdout
+    assert "CR0 0x60000010 -> 0x10  (-NW -CD)" in slow.stdout, slow.stdout
+    fast = run_debug(["break pm_entry"])
+    for out in (slow.stdout, fast):
+        assert re.search(r"Breakpoint 2 at 0x[0-9a-f]+: file boot/\w+\.asm", out), out
 
 
 def test_stop_reset_gives_the_prompt_at_the_reset_vector(image):

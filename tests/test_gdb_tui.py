@@ -48,7 +48,8 @@ class Tmux:
 
     def wait(self, ok, what, color=False):
         """The screen once ok(screen) holds and two captures agree (GDB's
-        TUI draws in pieces); the last screen if the bound runs out."""
+        TUI draws in pieces); a failed test, with the last screen, if the
+        bound runs out."""
         deadline = time.monotonic() + WAIT
         last = None
         while True:
@@ -56,7 +57,7 @@ class Tmux:
             if ok(text) and text == last:
                 return text
             if time.monotonic() > deadline:
-                return "(timed out waiting for %s)\n%s" % (what, text)
+                raise AssertionError("timed out waiting for %s; the screen:\n%s" % (what, text))
             last = text
             time.sleep(POLL)
 
@@ -143,7 +144,7 @@ def snaps(image, tmp_path_factory):
          *gdb_command(tmp))
     gdb_pid = int(tmux("display-message", "-p", "#{pane_pid}").stdout)
     try:
-        tmux.wait(lambda s: "Temporary breakpoint 1" in s and "(gdb)" in s, "the stop at 0x7c00")
+        tmux.wait(lambda s: "0000:7c00 (linear 0x7c00)" in s and "(gdb)" in s, "the stop at 0x7c00")
         qemu = [p for p in _descendants(gdb_pid) if comm(p).startswith("qemu-system")]
         tmux.keys("layout bootlab-asm")
         shots["asm16"] = tmux.wait(lambda s: asm_rows(s), "the assembly window")

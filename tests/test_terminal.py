@@ -19,7 +19,7 @@ def tmux(tmp_path):
 def test_ctrl_c_reaches_gdb_not_make(image, tmux, tmp_path):
     tmux("new-session", "-d", "-x", "120", "-y", "40", "-c", str(ROOT),
          "make -s debug; echo MAKE_STATUS=$?; sleep 30")
-    first = tmux.wait(lambda s: "Temporary breakpoint 1, boot_start" in s and "(gdb)" in s,
+    first = tmux.wait(lambda s: "0000:7c00 (linear 0x7c00)" in s and "(gdb)" in s,
                       "the stop at 0x7c00")
     assert "(gdb)" in first, first
     tmux.keys("continue")

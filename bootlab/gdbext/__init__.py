@@ -16,6 +16,7 @@ Modules, one topic each:
   phys       physical memory reads, bl phys;  paging  bl walk, bl maps
   vga        bl vga;  context  the display at each stop, bl context
   stops      real-mode breakpoints when CS != 0, the stepping hooks
+  start      the session's first stop (bootlab-start), after make debug's head start
   tui        the TUI windows and `layout bootlab`
   replay     position and direction in a recording (make debug-rr), bl replay
   scripting  what bootlab's own GDB scripts share
@@ -23,7 +24,7 @@ Modules, one topic each:
 import gdb
 
 from . import command, context, cpus, disasm, mode, paging, phys, regs, replay, segments
-from . import snapshot, stepping, stops, tables, target, tui, vga
+from . import snapshot, start, stepping, stops, tables, target, tui, vga
 
 _loaded = [False]
 
@@ -108,4 +109,5 @@ def load():
     gdb.events.stop.connect(_on_stop)
     disasm.register()
     stops.install_hooks()
+    start.StartCommand()
     tui.register()

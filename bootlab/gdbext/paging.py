@@ -9,7 +9,6 @@ gdbstub reads where that fails.
 """
 import bisect
 import os
-import tempfile
 
 import gdb
 
@@ -44,6 +43,7 @@ class SpanReader:
 
     def __enter__(self):
         # /dev/shm when there is one: the saved memory never needs a disk.
+        import tempfile     # here: it costs GDB ~3 ms to load, and only bl maps needs it
         shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
         self.dir = tempfile.mkdtemp(prefix="bootlab-maps-", dir=shm)
         return self

@@ -15,13 +15,18 @@ from .sdm import X86_MAX_INSN
 
 
 def _import_capstone():
-    """Debian's capstone 4.0.2 runs `import distutils.sysconfig` and never
-    uses it; with python3-setuptools installed, that import loads setuptools
-    and pkg_resources (about 150 ms, most of the GDB extension's start-up).
-    Empty stand-ins satisfy it; they are removed again afterwards, so any
-    later `import distutils` gets the real one."""
-    names = ("distutils", "distutils.sysconfig")
+    """Debian's capstone 4.0.2 imports three modules it never uses:
+    `distutils.sysconfig` (with python3-setuptools installed, that loads
+    setuptools and pkg_resources: ~150 ms), `ctypes.util` (~7 ms: it pulls
+    in subprocess and tempfile) and `inspect` (~3 ms: consulted only when a
+    module has no __file__). Empty stand-ins satisfy those imports while
+    capstone loads; they are removed again afterwards, so any later import
+    of those modules gets the real one. The GDB extension loads at every
+    `make debug`, so these milliseconds are the user's."""
+    import ctypes
+    names = ("distutils", "distutils.sysconfig", "ctypes.util", "inspect")
     saved = {n: sys.modules.get(n) for n in names}
+    had_util = hasattr(ctypes, "util")
     for n in names:
         sys.modules.setdefault(n, types.ModuleType(n))
     try:
@@ -31,6 +36,9 @@ def _import_capstone():
         for n, module in saved.items():
             if module is None:
                 sys.modules.pop(n, None)
+        if not had_util and isinstance(getattr(ctypes, "util", None), types.ModuleType) \
+                and not hasattr(ctypes.util, "find_library"):
+            del ctypes.util     # the stand-in, bound as an attribute by `import ctypes.util`
     return capstone
 
 

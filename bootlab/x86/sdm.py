@@ -5,9 +5,11 @@ The values come from include/x86.h, the one place they are written down
 only a debugger needs: the names and meanings of each register's bits, for
 decoding. Only what the CPU defines lives here, nothing about any guest.
 """
+import os
+
 from .. import header
 
-globals().update(header.read(header.INCLUDE / "x86.h"))
+globals().update(header.read(os.path.join(header.INCLUDE, "x86.h")))
 
 # Bit tables: (name, bit, meaning), lowest bit first.
 CR0_BITS = [
