@@ -26,7 +26,6 @@ from .own import check
 from .qemu import cmdline
 
 DEFAULT_PORT_BASE, PORT_USERS = 26000, 5000     # the gdbstub port: 26000 + uid % 5000
-SMP_MAX = 255                                   # QEMU's pc machine: at most 255 CPUs
 MEM_RE = re.compile(r"^\d+[KMGT]?$", re.I)
 
 
@@ -67,8 +66,10 @@ def machine(paused_disk=True):
     cpu, mem, smp = env("CPU"), env("MEM"), env("SMP")
     if mem and not MEM_RE.match(mem):
         raise check.Bad("MEM=%s: give a size QEMU's -m takes, e.g. 256M or 2G" % mem)
-    if smp and (not smp.isdigit() or not 1 <= int(smp) <= SMP_MAX):
-        raise check.Bad("SMP=%s: the number of CPUs, 1 to %d" % (smp, SMP_MAX))
+    try:
+        smp = cmdline.smp_count(smp)
+    except cmdline.BadOption as e:
+        raise check.Bad(str(e))
     append, initrd = env("APPEND"), env("INITRD")
     if (append or initrd) and not kernel:
         raise check.Bad("APPEND= and INITRD= go with KERNEL= (QEMU passes them to a kernel "
@@ -81,7 +82,7 @@ def machine(paused_disk=True):
         raise check.Bad(str(e))
     disk = None if kernel else (image or b / "bootlab.img")
     return cmdline.Machine(disk=disk, kernel=kernel or None, cpu=cpu or None, mem=mem or None,
-                           smp=int(smp) if smp else None, append=append or None,
+                           smp=smp, append=append or None,
                            initrd=initrd or None, extra=extra)
 
 
@@ -240,10 +241,11 @@ def record(if_stale=False):
         seconds = float(seconds)
     except ValueError:
         raise check.Bad("RR_SECONDS=%s: a number of seconds" % seconds)
-    if if_stale and rr_record.is_current(disk, rr_dir()):
+    smp = machine().smp
+    if if_stale and rr_record.is_current(disk, rr_dir(), smp):
         return 0
     try:
-        meta = rr_record.record(disk, rr_dir(), seconds)
+        meta = rr_record.record(disk, rr_dir(), seconds, smp)
     except (rr_record.RecordError, OSError) as e:
         raise check.Bad("recording failed: %s" % e)
     print("bootlab: recorded %s: %d instructions in %.1f s, ended: %s -> %s"
@@ -282,7 +284,7 @@ def main(argv):
             from . import tour
             return tour.main()
         return COMMANDS[argv[0]]()
-    except (check.Bad, session.SessionError) as e:
+    except (check.Bad, session.SessionError, cmdline.BadOption) as e:
         print("bootlab: %s" % e, file=sys.stderr)
         return 1
 

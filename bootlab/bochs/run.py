@@ -9,7 +9,8 @@
 The display is x when $DISPLAY is set, else term. With the debugger compiled
 in, term draws the guest screen on a pseudo-terminal of its own: run.py
 prints its name, and inside tmux opens a pane that shows it (ptyview.py).
-BOCHS_DISPLAY=x|term overrides the choice.
+BOCHS_DISPLAY=x|term overrides the choice. make's SMP=N (BOOTLAB_SMP) gives
+Bochs N CPUs (configs/bochsrc, cpu: count).
 """
 
 import argparse
@@ -20,6 +21,7 @@ import sys
 import threading
 
 from .. import project
+from ..qemu import cmdline
 from . import driver, parse
 
 
@@ -39,8 +41,9 @@ bootlab: Bochs debugger, stopped at 0x7c00 (boot_start), symbols loaded.
 """
 
 
-def headless(image):
-    run_dir = driver.RunDir(image, keep_log_as=os.path.join(driver.BUILD, "run-bochs.log"))
+def headless(image, cpus=1):
+    run_dir = driver.RunDir(image, keep_log_as=os.path.join(driver.BUILD, "run-bochs.log"),
+                            cpus=cpus)
     try:
         with driver.BochsSession(run_dir, "term") as s:
             driver.load_symbols(s)
@@ -49,8 +52,9 @@ def headless(image):
             for name in [project.END] + failures:
                 s.command(f'lb "{name}"')
             console = []
-            # Magic breakpoints stop at every transition: go on until a breakpoint.
-            for _ in range(4 * len(project.NAMES)):
+            # Magic breakpoints stop at every transition (each AP's too): go on
+            # until a breakpoint.
+            for _ in range(4 * len(project.NAMES) * cpus):
                 out, timed_out = s.cont()
                 stop = parse.parse_stop(out)
                 if stop["console"]:
@@ -94,11 +98,11 @@ def show_screen_hint(pty):
     driver.say(f"guest screen is on {pty}; to watch it, in another terminal run: {viewer}")
 
 
-def interactive(image, display):
+def interactive(image, display, cpus=1):
     """Bochs' debugger on this terminal. We stay as its parent only to
     relay stderr (to spot the pty announcement) and to clean up."""
     driver.preflight(display)
-    run_dir = driver.RunDir(image)
+    run_dir = driver.RunDir(image, cpus=cpus)
     try:
         rc_file = os.path.join(run_dir.path, "debug.rc")
         with open(rc_file, "w") as f:
@@ -142,11 +146,13 @@ def main():
     ap.add_argument("--image", default=driver.IMAGE)
     args = ap.parse_args()
     try:
+        cpus = cmdline.smp_from_env() or 1     # make's SMP=N: Bochs' cpu: count=N
         if args.debug:
-            return interactive(args.image, os.environ.get("BOCHS_DISPLAY") or driver.default_display())
+            return interactive(args.image, os.environ.get("BOCHS_DISPLAY") or driver.default_display(),
+                               cpus)
         driver.preflight("term")
-        return headless(args.image)
-    except (driver.BochsError, parse.ParseError) as e:
+        return headless(args.image, cpus)
+    except (driver.BochsError, parse.ParseError, cmdline.BadOption) as e:
         driver.say(str(e))
         return 1
 

@@ -50,13 +50,15 @@ _built = {}
 
 
 def build(**options):
-    """Build the image with these make options (FAULT=, BUG=) into a
+    """Build the image with these make options (FAULT=, BUG=, SMP=) into a
     directory of its own under build/grade/; returns that directory."""
     name = "-".join(f"{k.lower()}-{v}" for k, v in sorted(options.items()) if v) or "default"
     out = GRADE_BUILD / name
     with _build_lock:
         if name not in _built:
             args = [f"B={out}", f"FAULT={options.get('FAULT', '')}", f"BUG={options.get('BUG', '')}"]
+            # Any other option as given (SMP=2: the kernel that starts the APs).
+            args += [f"{k}={v}" for k, v in sorted(options.items()) if k not in ("FAULT", "BUG")]
             made = proc.run(["make", "-s", *args], 120, cwd=ROOT)
             if not made.ok:
                 raise RuntimeError(f"make {' '.join(args)} failed:\n{made.output}")
@@ -84,7 +86,7 @@ def const(*names):
 # ---- The machine ---------------------------------------------------------------
 
 def machine(out):
-    return cmdline.Machine(disk=out / "bootlab.img")
+    return cmdline.Machine(disk=out / "bootlab.img", smp=cmdline.smp_from_env())
 
 
 class Session:

@@ -14,6 +14,7 @@ once per byte and a monitor command printing more than ~650 lines
 deadlocks both (GDB's one-byte acks fill the socket's buffer while QEMU,
 busy printing, reads nothing). Loopback TCP coalesces those acks.
 """
+import os
 import shlex
 from pathlib import Path
 
@@ -35,8 +36,26 @@ REFUSED = {"-s": "listens for GDB on every interface (bootlab starts the gdbstub
            "-daemonize": "QEMU must stay bootlab's child"}
 
 
+SMP_MAX = 255                   # QEMU's pc machine: at most 255 CPUs
+
+
 class BadOption(ValueError):
     pass
+
+
+def smp_count(text):
+    """make's SMP=N (BOOTLAB_SMP) as a CPU count, None when not given."""
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= SMP_MAX:
+        raise BadOption("SMP=%s: the number of CPUs, 1 to %d" % (text, SMP_MAX))
+    return int(text)
+
+
+def smp_from_env():
+    """The CPU count make's SMP= asked for (exported as BOOTLAB_SMP), or None:
+    what every run that builds its own Machine passes on (-smp N)."""
+    return smp_count(os.environ.get("BOOTLAB_SMP", ""))
 
 
 def config_args(path=QEMU_ARGS):
