@@ -242,6 +242,11 @@ def record(if_stale=False):
     except ValueError:
         raise check.Bad("RR_SECONDS=%s: a number of seconds" % seconds)
     smp = machine().smp
+    if smp and smp > 1:
+        # Seen: qemu-system-x86_64 -smp 2 -icount ...,rr=record exits at once.
+        raise check.Bad("SMP=%d: QEMU 7.2's record/replay runs one CPU only (\"Record/replay "
+                        "feature is not supported for 'smp'\"); record SMP=1, or watch the "
+                        "APs live with make debug SMP=%d" % (smp, smp))
     if if_stale and rr_record.is_current(disk, rr_dir(), smp):
         return 0
     try:

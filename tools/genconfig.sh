@@ -10,16 +10,17 @@
 set -eu
 out=$1 fault=$2 bug=${3:-} smp=${4:-}
 faults="de bp ud gp pf"
-bugs="gdt-limit lm-selector no-pdpte a20-reset stage2-sectors vga-cell e820-stack sipi-vector"
-# Bug hunts in the APs' start-up: without SMP= their code is not built at all.
+bugs="gdt-limit lm-selector no-pdpte a20-reset stage2-sectors vga-cell e820-stack"
+# Bug hunts in the APs' start-up (kernel/smp/): they need SMP=, without it
+# their code is not built at all.
 smp_bugs="sipi-vector"
 case "$fault" in
 	""|de|bp|ud|gp|pf) ;;
 	*) echo "error: FAULT=$fault is not one of: $faults" >&2; exit 1 ;;
 esac
-case " $bugs " in
+case " $bugs $smp_bugs " in
 	*" $bug "*) ;;
-	*) [ -z "$bug" ] || { echo "error: BUG=$bug is not one of: $bugs" >&2; exit 1; } ;;
+	*) [ -z "$bug" ] || { echo "error: BUG=$bug is not one of: $bugs $smp_bugs" >&2; exit 1; } ;;
 esac
 case " $smp_bugs " in
 	*" $bug "*) [ -n "$smp" ] || { echo "error: BUG=$bug is in the start-up of the other CPUs: give SMP=2 (or more) too" >&2; exit 1; } ;;
