@@ -161,7 +161,18 @@ $(B)/boot16.lst: $(B)/boot16.elf
 $(B)/boot32.lst: $(B)/boot32.elf
 	$(Q)$(call LISTING,intel)
 $(B)/kernel.lst: $(B)/kernel.elf
-	$(Q)$(call LISTING,intel)
+	$(Q)$(call LISTING,intel$(if $(SMP_BUILD), -j .text))
+ifneq ($(SMP_BUILD),)
+	$(Q)$(TRAMPOLINE_LISTING)
+endif
+
+# SMP builds: kernel.elf also holds the APs' trampoline, real-mode and then
+# 32-bit code (from ap_pm_entry on): each part listed in its own mode.
+TRAMPOLINE_LISTING = pm=0x$$($(NM) $< | awk '$$3 == "ap_pm_entry" { print $$1 }'); \
+	$(OBJDUMP) -d -S -M i8086,intel -j .trampoline --stop-address=$$pm $< 2> /dev/null \
+		| tail -n +4 >> $@; \
+	$(OBJDUMP) -d -S -M i386,intel -j .trampoline --start-address=$$pm $< 2> /dev/null \
+		| tail -n +4 >> $@
 
 $(B):
 	$(Q)mkdir -p $@

@@ -154,9 +154,7 @@
 #define RSDP_V1_LENGTH      20      // ACPI 1.0 RSDP: its checksum covers these bytes
 #define RSDP_REV_XSDT       2       // revision 2 and up: length, XSDT, extended checksum
 #define MADT_LOCAL_APIC     0       // MADT entry types (5.2.12, Table 5.21)
-#define MADT_IO_APIC        1
-#define MADT_LAPIC_OVERRIDE 5       //   a 64-bit local APIC address
-#define MADT_LOCAL_X2APIC   9
+#define MADT_LOCAL_X2APIC   9       //   for APIC IDs above 254
 #define MADT_LAPIC_ENABLED  (1 << 0) // local APIC flags (Table 5.23): usable now
 #define MADT_LAPIC_ONLINE_CAPABLE (1 << 1) // can be enabled later (not by us)
 

@@ -46,7 +46,7 @@ struct sdt_header {                // 5.2.6: the start of every other table
 
 struct madt {                      // 5.2.12, Table 5.19
 	struct sdt_header h;
-	uint32_t lapic_addr;       // the local APICs' registers, for every CPU
+	uint32_t lapic_addr;       // not used: each CPU's IA32_APIC_BASE says (lapic.c)
 	uint32_t flags;
 	uint8_t entries[];         // {type, length, ...} one after the other
 } __attribute__((packed));
@@ -60,12 +60,6 @@ struct madt_lapic {                // MADT_LOCAL_APIC, 5.2.12.2
 	uint8_t processor_uid;
 	uint8_t apic_id;
 	uint32_t flags;            // MADT_LAPIC_*
-} __attribute__((packed));
-
-struct madt_lapic_override {       // MADT_LAPIC_OVERRIDE, 5.2.12.8
-	uint8_t type, length;
-	uint16_t reserved;
-	uint64_t address;
 } __attribute__((packed));
 
 _Static_assert(offsetof(struct rsdp, length) == RSDP_V1_LENGTH, "RSDP 1.0 layout");
@@ -117,7 +111,6 @@ static const char *read_madt(const struct madt *m, struct cpu_list *cpus)
 	if (m->h.length < sizeof(*m))
 		return "the MADT is shorter than its own header";
 	uint32_t size = m->h.length - sizeof(*m);
-	cpus->lapic_addr = m->lapic_addr;
 	for (uint32_t at = 0; at + 2 <= size; at += m->entries[at + 1]) {
 		const struct madt_entry *e = (const struct madt_entry *)(m->entries + at);
 		if (e->length < 2 || at + e->length > size)
@@ -131,9 +124,6 @@ static const char *read_madt(const struct madt *m, struct cpu_list *cpus)
 			cpus->listed++;
 		} else if (e->type == MADT_LOCAL_X2APIC) {
 			cpus->x2apic_only++;  // IDs above 254 only come this way
-		} else if (e->type == MADT_LAPIC_OVERRIDE &&
-			   e->length >= sizeof(struct madt_lapic_override)) {
-			cpus->lapic_addr = ((const struct madt_lapic_override *)(const void *)e)->address;
 		}
 	}
 	return cpus->count ? 0 : "the MADT lists no enabled local APIC";
@@ -156,10 +146,12 @@ const char *acpi_find_cpus(struct cpu_list *cpus)
 		return wide ? "the XSDT's signature or checksum is wrong, or it is above 4 GiB"
 			    : "the RSDT's signature or checksum is wrong";
 	cpus->root = (uint64_t)root;
-	const uint8_t *entry = (const uint8_t *)(root + 1);
-	unsigned n = (root->length - sizeof(*root)) / (wide ? 8 : 4);
+	const uint8_t *entries = (const uint8_t *)(root + 1);
+	unsigned size = wide ? 8 : 4, n = (root->length - sizeof(*root)) / size;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t at = wide ? ((const uint64_t *)entry)[i] : ((const uint32_t *)entry)[i];
+		uint64_t at = 0;                  // little-endian, maybe unaligned
+		for (unsigned b = 0; b < size; b++)
+			at |= (uint64_t)entries[i * size + b] << (8 * b);
 		const struct sdt_header *h = table(at, SIG_MADT);
 		if (h) {
 			cpus->madt = at;

@@ -9,6 +9,9 @@
 // Sending an IPI (SDM 10.6.1): the destination goes into ICR_HIGH first;
 // writing ICR_LOW sends the message. Delivery status then reads 1 until the
 // target APIC accepted it, and software should wait for 0 before the next.
+// The spurious-interrupt vector register's software enable is left as the
+// BIOS set it: both lab BIOSes enable the BSP's APIC, and an AP's APIC
+// takes INIT and Start-Up messages even when software-disabled (10.4.7.2).
 #include <stdint.h>
 #include "bootlab.h"
 #include "smp.h"

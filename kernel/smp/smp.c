@@ -23,6 +23,8 @@
 #include "smp.h"
 #include "spinlock.h"
 
+#define US_PER_MS 1000
+
 static struct cpu_list cpus;
 static uint8_t cpu_apic[SMP_MAX_CPUS];   // CPU number -> APIC ID; 0 is the BSP
 static uint8_t online[SMP_MAX_CPUS];     // written by each AP, read by the BSP
@@ -93,10 +95,11 @@ static int start_ap(unsigned cpu)
 	}
 	pit_delay_us(MP_INIT_WAIT_US);
 	for (int i = 0; i < MP_SIPI_COUNT; i++) {
+		// Not accepted shows below: the AP does not come online.
 		lapic_send(id, ICR_DM_STARTUP | ICR_LEVEL_ASSERT | vector);
 		pit_delay_us(MP_SIPI_WAIT_US);
 	}
-	for (unsigned waited = 0; waited < AP_ONLINE_TIMEOUT_MS * 1000; waited += AP_POLL_US) {
+	for (unsigned waited = 0; waited < AP_ONLINE_TIMEOUT_MS * US_PER_MS; waited += AP_POLL_US) {
 		if (arrived(cpu))
 			return 0;
 		pit_delay_us(AP_POLL_US);
@@ -124,20 +127,25 @@ void smp_start_aps(void)
 	if ((why = lapic_init()))
 		fail(why);
 	uint8_t bsp = lapic_id();
-	unsigned n = 1;
+	unsigned n = 1, bsp_listed = 0;     // CPU numbers: the BSP, then the MADT's order
 	cpu_apic[0] = bsp;
-	for (unsigned i = 0; i < cpus.count && n < SMP_MAX_CPUS; i++)
-		if (cpus.apic_id[i] != bsp)
+	for (unsigned i = 0; i < cpus.count; i++)
+		if (cpus.apic_id[i] == bsp)
+			bsp_listed = 1;
+		else if (n < SMP_MAX_CPUS)
 			cpu_apic[n++] = cpus.apic_id[i];
-	if (n != cpus.count)
+	if (!bsp_listed)
 		fail("this CPU's own APIC ID is not among the MADT's first SMP_MAX_CPUS");
 	smp_printf("smp: %u CPU%s in the MADT at 0x%lx (%s 0x%lx, RSDP 0x%lx revision %u)\n",
 		   cpus.listed, cpus.listed == 1 ? "" : "s", cpus.madt,
 		   cpus.acpi_revision >= RSDP_REV_XSDT ? "XSDT" : "RSDT", cpus.root, cpus.rsdp,
 		   cpus.acpi_revision);
-	if (cpus.listed > cpus.count || cpus.x2apic_only)
-		smp_printf("smp: starting %u of them (SMP_MAX_CPUS; x2APIC-only entries: %u)\n",
-			   cpus.count, cpus.x2apic_only);
+	if (cpus.listed > cpus.count)
+		smp_printf("smp: this kernel starts %u (SMP_MAX_CPUS); %u stay as the BIOS left them\n",
+			   cpus.count, cpus.listed - cpus.count);
+	if (cpus.x2apic_only)
+		smp_printf("smp: %u CPUs with x2APIC IDs above 254 stay off: this kernel drives xAPICs\n",
+			   cpus.x2apic_only);
 	smp_printf("cpu 0: online in %s mode, APIC id %u (bootstrap processor)\n", mode_name(), bsp);
 	online[0] = 1;
 

@@ -21,7 +21,6 @@ struct cpu_list {
 	unsigned listed;               // all enabled ones, also those past SMP_MAX_CPUS
 	unsigned x2apic_only;          // entries with an x2APIC ID above 255 (skipped)
 	uint8_t apic_id[SMP_MAX_CPUS]; // in MADT order
-	uint64_t lapic_addr;           // the MADT's local APIC address
 };
 
 static inline uint64_t rdmsr(uint32_t msr)
