@@ -85,7 +85,7 @@ static const struct rsdp *scan(uint64_t start, uint64_t end)
 {
 	for (uint64_t a = start; a + RSDP_V1_LENGTH <= end; a += RSDP_ALIGN) {
 		const struct rsdp *r = (const struct rsdp *)a;
-		if (same(r->signature, SIG_RSDP, 8) && sum(r, RSDP_V1_LENGTH) == 0 &&
+		if (same(r->signature, SIG_RSDP, sizeof(r->signature)) && sum(r, RSDP_V1_LENGTH) == 0 &&
 		    (r->revision < RSDP_REV_XSDT || sum(r, r->length) == 0))
 			return r;
 	}
@@ -99,7 +99,7 @@ static const struct sdt_header *table(uint64_t phys, const char *signature)
 	if (phys_map(phys, sizeof(struct sdt_header), 0))
 		return 0;
 	const struct sdt_header *h = (const struct sdt_header *)phys;
-	if (signature && !same(h->signature, signature, 4))
+	if (signature && !same(h->signature, signature, sizeof(h->signature)))
 		return 0;
 	if (h->length < sizeof(*h) || phys_map(phys, h->length, 0) || sum(h, h->length))
 		return 0;
@@ -147,11 +147,12 @@ const char *acpi_find_cpus(struct cpu_list *cpus)
 			    : "the RSDT's signature or checksum is wrong";
 	cpus->root = (uint64_t)root;
 	const uint8_t *entries = (const uint8_t *)(root + 1);
-	unsigned size = wide ? 8 : 4, n = (root->length - sizeof(*root)) / size;
+	unsigned size = wide ? sizeof(uint64_t) : sizeof(uint32_t);
+	unsigned n = (root->length - sizeof(*root)) / size;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t at = 0;                  // little-endian, maybe unaligned
 		for (unsigned b = 0; b < size; b++)
-			at |= (uint64_t)entries[i * size + b] << (8 * b);
+			at |= (uint64_t)entries[i * size + b] << (b * 8);
 		const struct sdt_header *h = table(at, SIG_MADT);
 		if (h) {
 			cpus->madt = at;
