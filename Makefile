@@ -83,7 +83,14 @@ GEN  := $(B)/gen/bootlab.inc $(B)/gen/x86.inc $(B)/gen/config.h $(B)/gen/config.
 
 # ---- The image -----------------------------------------------------------------
 .PHONY: all
-all: $(IMG) $(ELFS:.elf=.sym) $(ELFS:.elf=.lst)
+all: $(IMG) $(ELFS:.elf=.sym) $(ELFS:.elf=.lst) $(B)/python.stamp
+
+# The tools' Python, compiled once: GDB loads the extension at every start,
+# and where PYTHONDONTWRITEBYTECODE is set it would compile it every time.
+PY_SRC := $(shell find bootlab -name '*.py')
+$(B)/python.stamp: $(PY_SRC) | $(B)
+	$(Q)$(PYTHON) -m compileall -q bootlab >/dev/null
+	$(Q)touch $@
 
 $(IMG): $(B)/boot16.bin $(B)/boot32.bin $(B)/kernel.bin tools/mkimage.sh
 	$(call say,IMAGE,$@)
@@ -220,6 +227,7 @@ export BOOTLAB_SMP       := $(call from_cmdline,SMP)
 export BOOTLAB_QEMU_ARGS := $(call from_cmdline,QEMU_ARGS)
 export BOOTLAB_TUI       := $(TUI)
 export BOOTLAB_PORT      := $(GDBPORT)
+export BOOTLAB_STOP      := $(call from_cmdline,STOP)
 BOOTLAB := $(PYTHON) -m bootlab.cli
 
 # ---- Running ---------------------------------------------------------------------
@@ -292,12 +300,12 @@ help::
 	@echo '  all (default)  build $(IMG), per-mode .elf/.sym/.lst under $(B)/'
 	@echo '  run            boot in QEMU (window with $$DISPLAY, else curses in this terminal)'
 	@echo '  run-headless   boot in QEMU without a screen, debug console on stdout'
-	@echo '  run-bochs      boot in Bochs'
+	@echo '  run-bochs      boot in Bochs without a screen: debug console and VGA text'
 	@echo '  debug          QEMU paused at 0x7c00 with GDB attached (real-mode symbols, 16-bit disassembly)'
 	@echo '  qemu-gdb, gdb  the same in two terminals'
-	@echo '  walk           scripted GDB tour of every transition -> $(B)/walk.txt'
+	@echo '  tour           scripted GDB tour of every transition -> $(B)/tour.txt'
 	@echo '  debug-bochs    Bochs debugger stopped at 0x7c00 with symbols'
-	@echo '  walk-bochs     scripted Bochs tour -> $(B)/walk-bochs.txt'
+	@echo '  tour-bochs     scripted Bochs tour -> $(B)/tour-bochs.txt'
 	@echo '  crosscheck     QEMU/GDB and Bochs agree at every milestone'
 	@echo '  check          build and run all tests (pytest)'
 	@echo '  grade          grade the lab exercises (lab/answers.txt); EX=N for one'
@@ -319,6 +327,8 @@ help::
 	@echo '  KERNEL=file           the same with a kernel for qemu -kernel (Multiboot ELF32'
 	@echo '                        or a.out kludge, Linux bzImage, PVH ELF): stops at its entry'
 	@echo '  SYMS="a.elf b.elf@0x7c00"  symbol files for GDB; FILE@OFFSET moves the addresses'
+	@echo '  STOP=reset            debug, gdb, debug-rr: stop at the reset vector (F000:FFF0),'
+	@echo '                        before the BIOS runs, instead of at 0x7c00'
 	@echo '  TUI=1                 debug, gdb, debug-rr: open in the TUI, layout bootlab'
 	@echo '                        (source, CPU state, VGA screen; README "A TUI layout")'
 	@echo '  V=1                   show every command'
@@ -329,6 +339,8 @@ help::
 # with a `help::` rule of its own (after the one above).
 include mk/rr.mk
 include mk/trace.mk
+include mk/lab.mk
 include tools/toolchain/toolchain.mk
+include tools/fresh.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,11 +1,21 @@
-#!/usr/bin/env python3
-"""bench.py: how fast is the lab? Prints one table (`make bench`).
+"""make bench: how fast is the lab, next to its floors and its peers?
 
-Each row is measured here, on this machine, against the figure the lab aims
-for. Times are wall-clock; boot and debug rows are the median of several runs.
+Each row is measured in this run, on this machine, next to what it is
+compared with: the floor (the same work with nothing of bootlab in the way:
+stock GDB over the same link, or a bare remote-protocol client) or a peer
+(the classic xv6 flow: QEMU with -gdb tcp, GDB attached by hand). Pairs are
+run interleaved (A B A B ...) and the median of the pairwise ratios is
+given, so a machine whose speed drifts still compares fairly. Absolute
+times are printed too, but only the ratios travel between machines.
+
+    python3 -m bootlab.bench [--runs N] [--readme]
+
+--readme rewrites the table in README.md (between the `bench` markers).
+The table also goes to build/bench.md.
 """
+import argparse
+import json
 import re
-import shlex
 import statistics
 import subprocess
 import sys
@@ -13,146 +23,286 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import qemuargs  # noqa: E402
+from . import gdbstub, guest, proc, project, session
+from .qemu import cmdline
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
-RUNS = 5
-
-
-def qemu_args():
-    return [qemuargs.QEMU, *qemuargs.machine_args(), "-display", "none",
-            *qemuargs.disk_args(BUILD / "bootlab.img")]
+ROOT, BUILD = project.ROOT, project.BUILD
+IMAGE = BUILD / "bootlab.img"
+PY = sys.executable
+LIMIT_S = 120
 
 
-def timed(cmd, **kw):
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=120, **kw)
-    return time.perf_counter() - start, proc
+class BenchError(Exception):
+    pass
 
 
-def median_time(cmd, check=lambda p: True, **kw):
-    times = []
-    for _ in range(RUNS):
-        t, proc = timed(cmd, **kw)
-        if not check(proc):
-            raise SystemExit(f"bench: {shlex.join(map(str, cmd))} failed:\n{proc.stdout}{proc.stderr}")
-        times.append(t)
-    return statistics.median(times)
+def timed(argv, input=None, env=None, check=None):
+    t0 = time.perf_counter()
+    result = proc.run(argv, LIMIT_S, input=input, cwd=ROOT, env=env)
+    dt = time.perf_counter() - t0
+    if result.timed_out or (check and not check(result)):
+        raise BenchError("%s failed:\n%s" % (" ".join(map(str, argv)), result.output[-2000:]))
+    return dt, result
 
 
-def build_rows(tmp):
-    clean, proc = timed(["make", "-s", f"B={tmp}"], cwd=ROOT)
-    if proc.returncode:
-        raise SystemExit(f"bench: build failed:\n{proc.stderr}")
-    noop = median_time(["make", "-s", f"B={tmp}"], cwd=ROOT)
-    size = subprocess.check_output(["size", "-A", f"{tmp}/boot/boot.o"], text=True)
-    used = next(int(l.split()[1]) for l in size.splitlines() if l.startswith(".boot "))
-    image = (Path(tmp) / "bootlab.img").stat().st_size
-    return [
-        ("clean build (make)", f"{clean:.2f} s", "<= 3 s"),
-        ("no-op build (make again)", f"{noop:.3f} s", "<= 0.2 s"),
-        ("boot sector used / free", f"{used} / {510 - used} bytes", "<= 510 used"),
-        ("disk image size", f"{image} bytes ({image // 512} sectors)", ""),
-    ]
+def pair(a, b, runs):
+    """Medians of a() and b() (each returns seconds), interleaved, and the
+    median of the ratios a/b."""
+    ta, tb = [], []
+    for _ in range(runs):
+        ta.append(a())
+        tb.append(b())
+    ratios = [x / y for x, y in zip(ta, tb)]
+    return statistics.median(ta), statistics.median(tb), statistics.median(ratios)
 
 
-def boot_rows():
-    exit_ok = lambda p: p.returncode == 33
-    t = median_time(qemu_args() + qemuargs.DEBUG_EXIT,
-                    check=exit_ok)
-    return [(f"QEMU headless boot to banner (median of {RUNS})", f"{t:.3f} s", "<= 0.3 s")]
+# ---- start-up: make debug, stock GDB, the xv6 flow -------------------------------
+
+def debug_startup():
+    """make debug's own path (python3 -m bootlab.cli debug), to the prompt
+    at 0x7c00, then quit."""
+    return timed([PY, "-m", "bootlab.cli", "debug"], input="quit\n",
+                 check=lambda r: "boot_start ()" in r.output)[0]
 
 
-def gdb_rows():
-    """`make debug` without the prompt: the same GDB setup, then quit at 0x7c00."""
-    cmd = gdb_session(["-ex", "thbreak *0x7c00", "-ex", "continue", "-ex", "kill"])
-    t = median_time(cmd, check=lambda p: "boot_start" in p.stdout, cwd=ROOT)
-    return [(f"make debug to the 0x7c00 stop (median of {RUNS})", f"{t:.3f} s", "<= 0.5 s")]
+def stock_startup():
+    """The floor: GDB with no extension and no symbols, over the same link,
+    stopped at the same place."""
+    return timed([PY, "-m", "bootlab.bench", "--stock-session"],
+                 check=lambda r: "0x7c00" in r.output)[0]
 
 
-def gdb_session(extra):
-    return ["gdb", "-q", "-nx", "-batch", "-x", "debug/lab.gdb",
-            *(a for e in ("boot16", "boot32", "kernel")
-              for a in ("-ex", f"add-symbol-file build/{e}.elf")),
-            "-ex", qemuargs.gdb_target(qemu_args() + ["-S", "-gdb", "stdio"]), *extra]
+def xv6_startup():
+    """The xv6 flow (make qemu-nox-gdb, then gdb): QEMU listening on a TCP
+    port of its own, GDB attached by hand; stopped at 0x7c00."""
+    return timed([PY, "-m", "bootlab.bench", "--xv6-session"],
+                 check=lambda r: "0x7c00" in r.output)[0]
 
 
-def walk_rows():
-    t = median_time(["make", "-s", "walk"], check=lambda p: p.returncode == 0, cwd=ROOT)
-    return [(f"make walk, whole tour (median of {RUNS})", f"{t:.3f} s", "<= 1 s")]
+def stock_session():
+    machine = cmdline.Machine(disk=IMAGE)
+    with tempfile.TemporaryDirectory() as tmp:
+        with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), Path(tmp, "q.log")) as q:
+            r = session.batch_gdb(q, ["gdb", "-nx", "-q", "-batch", "-ex", q.target,
+                                      "-ex", "thbreak *0x7c00", "-ex", "continue"], 60)
+    print(r.output)
 
 
-def bochs_rows():
-    t = median_time(["make", "-s", "walk-bochs"], check=lambda p: p.returncode == 0, cwd=ROOT)
-    return [(f"make walk-bochs, whole tour (median of {RUNS})", f"{t:.3f} s", "<= 1.5 s")]
+def xv6_session():
+    with tempfile.TemporaryDirectory() as tmp:
+        s = session.listen()         # a free port, closed again: as xv6 picks one
+        port = s.getsockname()[1]
+        s.close()
+        qemu = subprocess.Popen(cmdline.qemu(cmdline.Machine(disk=IMAGE), paused=True,
+                                             extra=["-gdb", "tcp:127.0.0.1:%d" % port]),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                preexec_fn=proc.die_with_parent)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:     # xv6's gdb retries too
+                r = proc.run(["gdb", "-nx", "-q", "-batch", "-ex",
+                              "target remote 127.0.0.1:%d" % port, "-ex", "thbreak *0x7c00",
+                              "-ex", "continue"], 60)
+                if "Connection refused" not in r.output:
+                    break
+            print(r.output)
+        finally:
+            qemu.kill()
+            qemu.wait()
 
 
-def extension_rows():
-    _, proc = timed(gdb_session(["-x", "tools/bench_gdb.py"]), cwd=ROOT)
-    figures = dict(line.split()[1:] for line in proc.stdout.splitlines()
-                   if line.startswith("BENCH "))
-    if len(figures) != 3:
-        raise SystemExit(f"bench: GDB measurements failed:\n{proc.stdout}{proc.stderr}")
-    return [
-        ("context display at a stop (median)", f"{figures['context_ms']} ms", "<= 10 ms"),
-        (f"bl next-mode ({figures['next_mode_steps']} stepi)",
-         f"{figures['next_mode_rate']} steps/s", ">= 1000 steps/s"),
-    ]
+# ---- inside GDB ------------------------------------------------------------------------
+
+def probe(function, machine=None, symbols=True, extension=True, args=""):
+    """Run bootlab.gdbext.benchprobe.FUNCTION(args) in GDB; {name: value}."""
+    machine = machine or cmdline.Machine(disk=IMAGE)
+    with tempfile.TemporaryDirectory() as tmp:
+        with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), Path(tmp, "q.log")) as q:
+            commands = [q.target]
+            if extension:
+                commands.append("python import bootlab.gdbext.benchprobe as b; b.%s(%s)"
+                                % (function, args))
+            else:
+                commands += ["python import sys; sys.path.insert(0, %r)" % str(ROOT),
+                             "tbreak kmain", "continue",
+                             "python import bootlab.gdbext.benchprobe as b; b.%s(%s)"
+                             % (function, args)]
+            argv = cmdline.gdb(setup=extension, batch=True,
+                               symbols=project.elf_paths() if symbols else (), commands=commands)
+            r = session.batch_gdb(q, argv, LIMIT_S, cwd=ROOT)
+    found = dict(re.findall(r"^BENCH (\S+) (\S+)$", r.output, re.M))
+    if not found:
+        raise BenchError("bench probe %s failed:\n%s" % (function, r.output[-2000:]))
+    return found
 
 
-def trace_rows():
-    t, proc = timed(["make", "-s", "trace"], cwd=ROOT)
-    if proc.returncode:
-        raise SystemExit(f"bench: make trace failed:\n{proc.stdout}{proc.stderr}")
+def raw_floor(steps):
+    """A bare remote-protocol client (no GDB): stop at pm_entry, then `s` and
+    `g` per step, the least any stepper over this link can cost."""
+    pm_entry = project.read_symbols(project.symbol_paths())["pm_entry"]
+    machine = cmdline.Machine(disk=IMAGE)
+    with tempfile.TemporaryDirectory() as tmp:
+        with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), Path(tmp, "q.log")) as q:
+            c = gdbstub.Client(q.port)
+            try:
+                c.request(b"qSupported")
+                c.request(b"?")
+                c.request(b"Z1,%x,1" % pm_entry)
+                c.request(b"c")
+                c.request(b"z1,%x,1" % pm_entry)
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    c.request(b"s")
+                    c.request(b"g")
+                rate = steps / (time.perf_counter() - t0)
+            finally:
+                c.close()
+    return rate
+
+
+# ---- the table ----------------------------------------------------------------------------
+
+class Row:
+    def __init__(self, measure, ours, theirs="", ratio=None, goal="", met=None):
+        self.measure, self.ours, self.theirs = measure, ours, theirs
+        self.ratio, self.goal, self.met = ratio, goal, met
+
+    def cells(self):
+        ratio = "" if self.ratio is None else "%.2f" % self.ratio
+        met = "" if self.met is None else ("yes" if self.met else "NO")
+        return [self.measure, self.ours, self.theirs, ratio, self.goal, met]
+
+
+def rows(runs):
+    out = []
+    # Start-up: make debug to the 0x7c00 prompt, against the floor and the peer.
+    ours, floor, r = pair(debug_startup, stock_startup, runs)
+    out.append(Row("make debug to the 0x7c00 prompt / stock GDB, same link", "%.3f s" % ours,
+                   "%.3f s" % floor, r, "<= 1.3", r <= 1.3))
+    ours, peer, r = pair(debug_startup, xv6_startup, runs)
+    out.append(Row("make debug to the 0x7c00 prompt / the xv6 flow", "%.3f s" % ours,
+                   "%.3f s" % peer, r, "<= 1.0", r <= 1.0))
+
+    # Stepping: bl next-mode against the raw floor; stepi with the display.
+    rates, floors = [], []
+    for _ in range(max(2, runs // 2)):
+        nm = probe("next_mode")
+        rates.append(float(nm["next_mode_rate"]))
+        floors.append(raw_floor(int(nm["next_mode_steps"])))
+    share = statistics.median(a / b for a, b in zip(rates, floors))
+    out.append(Row("bl next-mode steps/s / raw s+g floor (%s steps)" % nm["next_mode_steps"],
+                   "%.0f /s" % statistics.median(rates), "%.0f /s" % statistics.median(floors),
+                   share, ">= 0.80", share >= 0.8))
+    k = probe("kmain_stepping")
+    stock = probe("stock_stepping", extension=False)
+    ms = float(k["stepi_context_ms"])
+    out.append(Row("stepi with the context display, 64-bit code (monitor asked %s times)"
+                   % k["stepi_monitor_reads"], "%.2f ms" % ms,
+                   "%.2f ms" % float(stock["stock_stepi_ms"]),
+                   ms / float(stock["stock_stepi_ms"]), "<= 1.0 ms", ms <= 1.0))
+
+    # bl maps against QEMU's own info mem, on a 4 GiB map of 4 KiB pages.
+    out += maps_rows()
+
+    # The rest of the lab, each against its own goal.
+    out += trace_rows(statistics.median(floors))
+    out += absolute_rows(runs)
+    return out
+
+
+def maps_rows():
+    with tempfile.TemporaryDirectory() as tmp:
+        image, labels = guest.build("bigmap", tmp)
+        m = probe("maps_vs_info_mem", machine=cmdline.Machine(disk=image), symbols=False,
+                  args="%d" % labels["mapped"])
+    ours, theirs = float(m["maps_s"]), float(m["info_mem_s"])
+    return [Row("bl maps / monitor info mem, 4 GiB of 4 KiB pages (2048 tables)",
+                "%.3f s" % ours, "%.3f s" % theirs, ours / theirs, "<= 1.0", ours <= theirs)]
+
+
+def trace_rows(floor_rate):
+    t, r = timed(["make", "-s", "trace"])
     listed = sum(1 for l in (BUILD / "trace.txt").read_text().splitlines()
                  if re.match(r"\s*\d+\s", l))
-    return [("make trace, 0x7c00 to the first VGA write", f"{t:.2f} s", "<= 5 s"),
-            ("  instructions listed per second", f"{listed / t:.0f} /s", "")]
+    per = t / listed * 1000
+    return [Row("make trace, ms per listed instruction / raw s+g floor's ms per step",
+                "%.2f ms" % per, "%.2f ms" % (1000 / floor_rate), per * floor_rate / 1000,
+                "", None)]
 
 
-def rr_rows():
-    """make record, then one replay session: to kmain, back to 0x7c00."""
-    record, proc = timed(["python3", "debug/rr/record.py", "build/bootlab.img", "build/rr"],
-                         cwd=ROOT)
-    if proc.returncode:
-        raise SystemExit(f"bench: make record failed:\n{proc.stderr}")
-    rr = ["gdb", "-q", "-nx", "-batch", "-x", "debug/lab.gdb",
-          "-ex", "add-symbol-file build/boot16.elf", "-ex", "add-symbol-file build/kernel.elf",
-          "-ex", "target remote | exec python3 debug/rr/replay.py build/rr"]
-    to_kmain = ["-ex", "break kmain", "-ex", "continue"]
-    fwd = median_time(rr + to_kmain + ["-ex", "kill"], cwd=ROOT,
-                      check=lambda p: "Breakpoint 1, kmain" in p.stdout)
-    back = median_time(rr + to_kmain + ["-ex", "break *0x7c00", "-ex", "reverse-continue",
-                                        "-ex", "kill"], cwd=ROOT,
-                       check=lambda p: "Breakpoint 2, boot_start" in p.stdout)
-    return [("make record (one boot, recorded)", f"{record:.2f} s", "<= 3 s"),
-            (f"replay to kmain (median of {RUNS})", f"{fwd:.2f} s", "<= 1 s"),
-            ("  + reverse-continue kmain -> 0x7c00", f"{back - fwd:.2f} s", "<= 1 s")]
-
-
-EXTRA_ROWS = [("walk", walk_rows), ("extension", extension_rows), ("bochs", bochs_rows),
-              ("trace", trace_rows), ("rr", rr_rows)]  # other parts of the lab append (name, function) pairs
-
-
-def main():
-    rows = []
+def absolute_rows(runs):
+    def median_of(argv, check=None):
+        return statistics.median(timed(argv, check=check)[0] for _ in range(runs))
+    out = []
     with tempfile.TemporaryDirectory(prefix="bootlab-bench-") as tmp:
-        rows += build_rows(tmp)
-    subprocess.run(["make", "-s"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    rows += boot_rows()
-    rows += gdb_rows()
-    for _name, fn in EXTRA_ROWS:
-        rows += fn()
-    width = max(len(r[0]) for r in rows)
-    vwidth = max(len(r[1]) for r in rows)
-    print(f"{'measure':<{width}}  {'result':>{vwidth}}  target")
-    print(f"{'-' * width}  {'-' * vwidth}  ------")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>{vwidth}}  {target}")
+        t0 = time.perf_counter()
+        timed(["make", "-s", "B=%s" % tmp])
+        out.append(Row("clean build (make)", "%.2f s" % (time.perf_counter() - t0), goal="<= 3 s"))
+        out.append(Row("no-op build (make again)", "%.3f s" % median_of(["make", "-s", "B=%s" % tmp]),
+                       goal="<= 0.2 s"))
+    success = (project.const("DEBUG_EXIT_SUCCESS") << 1) | 1
+    boot = median_of(cmdline.qemu(cmdline.Machine(disk=IMAGE), debug_exit=True),
+                     check=lambda r: r.status == success)
+    out.append(Row("QEMU headless boot to debug_exit", "%.3f s" % boot, goal="<= 0.3 s"))
+    for what, argv, goal in (("make tour (whole GDB tour)", ["make", "-s", "tour"], "<= 1.5 s"),
+                             ("make tour-bochs", ["make", "-s", "tour-bochs"], "<= 1.5 s"),
+                             ("make crosscheck", ["make", "-s", "crosscheck"], "<= 3 s")):
+        out.append(Row(what, "%.2f s" % median_of(argv, check=lambda r: r.ok), goal=goal))
+    t, _ = timed(["make", "-s", "record"])
+    out.append(Row("make record (one boot, recorded)", "%.2f s" % t, goal="<= 3 s"))
+    return out
+
+
+def table(rows_):
+    head = ["measure", "bootlab", "floor or peer", "ratio", "goal", "met"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r.cells()) + " |" for r in rows_]
+    return "\n".join(lines)
+
+
+README_MARK = re.compile(r"(<!-- bench: generated by make bench -->\n)(.*?)(\n<!-- /bench -->)", re.S)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--readme", action="store_true", help="rewrite README.md's table")
+    ap.add_argument("--stock-session", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--xv6-session", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.stock_session:
+        return stock_session()
+    if args.xv6_session:
+        return xv6_session()
+    try:
+        result = rows(max(1, args.runs))
+    except (BenchError, session.SessionError) as e:
+        print("bench: %s" % e, file=sys.stderr)
+        return 1
+    text = table(result)
+    stamp = "Measured %s on %s (%d runs per pair, medians; ratios are bootlab / floor or peer)." % (
+        time.strftime("%Y-%m-%d"), proc_cpu(), args.runs)
+    print(text)
+    print(stamp)
+    (BUILD / "bench.md").write_text(text + "\n\n" + stamp + "\n")
+    if args.readme:
+        readme = ROOT / "README.md"
+        s = readme.read_text()
+        if not README_MARK.search(s):
+            print("bench: README.md has no bench markers", file=sys.stderr)
+            return 1
+        readme.write_text(README_MARK.sub(lambda m: m.group(1) + text + "\n\n" + stamp + m.group(3), s))
+    return 0 if all(r.met is not False for r in result) else 1
+
+
+def proc_cpu():
+    try:
+        model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        import os
+        return "%d x %s" % (os.cpu_count() or 1, model.group(1).strip() if model else "CPU")
+    except OSError:
+        return "this machine"
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    proc.entry_point(main, "bench")

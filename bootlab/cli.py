@@ -13,7 +13,8 @@ Make passes its options in the environment (exported make variables,
 verbatim: no shell quoting to get wrong): BOOTLAB_BUILD (B=), BOOTLAB_IMAGE,
 BOOTLAB_KERNEL, BOOTLAB_SYMS, BOOTLAB_APPEND, BOOTLAB_INITRD, BOOTLAB_CPU,
 BOOTLAB_MEM, BOOTLAB_SMP, BOOTLAB_QEMU_ARGS, BOOTLAB_TUI, BOOTLAB_PORT
-(GDBPORT=). Every problem is one line and exit status 1 (2 for usage).
+(GDBPORT=), BOOTLAB_STOP (STOP=reset: stay at the reset vector). Every
+problem is one line and exit status 1 (2 for usage).
 """
 import os
 import re
@@ -21,12 +22,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import project, session
+from . import proc, project, session
 from .own import check
 from .qemu import cmdline
 
 DEFAULT_PORT_BASE, PORT_USERS = 26000, 5000     # the gdbstub port: 26000 + uid % 5000
 MEM_RE = re.compile(r"^\d+[KMGT]?$", re.I)
+CPU_RE = re.compile(r"^[A-Za-z0-9][\w.,+=-]*$")      # a model and its +feature,-feature list
 
 
 class Usage(Exception):
@@ -50,7 +52,7 @@ def port():
     if not text:
         return default_port()
     if not text.isdigit() or not 1024 <= int(text) <= 65535:
-        raise check.Bad("GDBPORT=%s: a port is a number from 1024 to 65535" % text)
+        raise check.Bad("GDBPORT=%s: a port is a number from 1024 to 65535" % check.shown(text))
     return int(text)
 
 
@@ -64,8 +66,11 @@ def machine(paused_disk=True):
     image, kernel, _ = own()
     b = build_dir()
     cpu, mem, smp = env("CPU"), env("MEM"), env("SMP")
+    if cpu and not CPU_RE.match(cpu):
+        raise check.Bad("CPU=%s: give a QEMU CPU model, e.g. max or qemu64,+la57 "
+                        "(qemu-system-x86_64 -cpu help lists them)" % check.shown(cpu))
     if mem and not MEM_RE.match(mem):
-        raise check.Bad("MEM=%s: give a size QEMU's -m takes, e.g. 256M or 2G" % mem)
+        raise check.Bad("MEM=%s: give a size QEMU's -m takes, e.g. 256M or 2G" % check.shown(mem))
     try:
         smp = cmdline.smp_count(smp)
     except cmdline.BadOption as e:
@@ -109,10 +114,30 @@ def screen(default):
     return None if "-display" in words or "-nographic" in words else default
 
 
+# STOP=reset: GDB attaches while QEMU is still paused at the reset vector
+# (-S); without STOP=, GDB runs the BIOS up to the boot sector (or entry).
+STOPS = ("reset",)
+RESET_HINT = ("bootlab: stopped at the reset vector, before the BIOS has run (STOP=reset); "
+              "`thbreak *0x7c00` and `continue` go on to the boot sector")
+
+
+def stop_choice():
+    """'' (the usual stop at 0x7c00 or the kernel's entry) or 'reset'."""
+    stop = env("STOP")
+    if stop and stop not in STOPS:
+        raise check.Bad("STOP=%s: make debug knows STOP=reset (the reset vector, F000:FFF0); "
+                        "without STOP= it stops at the boot sector" % stop)
+    return stop
+
+
 def gdb_argv(target, stop):
     b = build_dir()
     commands = ["set history filename %s" % cmdline.gdb_quote(str(b / ".gdb_history")),
-                "set history save on", target, "thbreak *0x%x" % stop, "continue"]
+                "set history save on", target]
+    if stop_choice() == "reset":
+        commands.append("echo %s\\n" % RESET_HINT)
+    else:
+        commands += ["thbreak *0x%x" % stop, "continue"]
     if env("TUI"):
         commands.append("layout bootlab")
     return cmdline.gdb(symbols=symbol_files(), commands=commands)
@@ -154,6 +179,7 @@ def prepare(what, headless_display):
     """Check make's options, then (the Machine, build dir, QEMU's display):
     a window with $DISPLAY, else headless_display, unless QEMU_ARGS chose."""
     check.stop_address(*own())
+    stop_choice()
     m = machine()
     b = build_dir()
     b.mkdir(parents=True, exist_ok=True)
@@ -240,7 +266,7 @@ def record(if_stale=False):
     try:
         seconds = float(seconds)
     except ValueError:
-        raise check.Bad("RR_SECONDS=%s: a number of seconds" % seconds)
+        raise check.Bad("RR_SECONDS=%s: a number of seconds" % check.shown(seconds))
     smp = machine().smp
     if smp and smp > 1:
         # Seen: qemu-system-x86_64 -smp 2 -icount ...,rr=record exits at once.
@@ -295,4 +321,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    proc.entry_point(lambda: main(sys.argv[1:]), "bootlab")

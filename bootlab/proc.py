@@ -10,6 +10,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import sys
 
 PR_SET_PDEATHSIG = 1        # <linux/prctl.h>
 _libc = None
@@ -77,3 +78,73 @@ def run(cmd, timeout, input=None, cwd=None, env=None, text=True, log=None):
         with open(log, errors="replace") as f:
             out = f.read()
     return Result(None if timed_out else proc.returncode, out or "", timed_out)
+
+
+class Ended(BaseException):
+    """SIGTERM or SIGHUP reached an entry point: unwind, so every `finally`
+    ends what it started (emulators, GDB, temporary directories)."""
+
+
+def _end(sig, _frame):
+    raise Ended(signal.Signals(sig).name)
+
+
+def entry_point(main, name):
+    """Run main() as a command-line program: its status is the exit status.
+    SIGTERM and SIGHUP unwind it like Ctrl-C does (its `finally` blocks end
+    what it started); it is sent SIGTERM itself when its parent dies (make
+    killed with SIGKILL, say); a reader that goes away (`| head`) ends it
+    quietly; Ctrl-C ends it with one line. Never a traceback for those."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _end)
+    die_with_parent(signal.SIGTERM)
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        print("%s: interrupted" % name, file=sys.stderr)
+        status = 130
+    except Ended as e:
+        print("%s: ended by %s" % (name, e), file=sys.stderr)
+        status = 143
+    except BrokenPipeError:
+        # Whoever read our output is gone; say nothing more to them.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(status or 0)
+
+
+class TempDir:
+    """A private temporary directory that goes away with its owner, however
+    the owner ends: a watcher process holds a pipe from us and removes the
+    directory when the pipe closes (our exit, our SIGKILL). Made under
+    $BOOTLAB_TMP when set (the tests point it at a directory of their own)."""
+
+    WATCHER = ("import os, shutil, sys; sys.stdin.buffer.read(); "
+               "shutil.rmtree(sys.argv[1], ignore_errors=True)")
+
+    def __init__(self, prefix):
+        import tempfile
+        self.path = tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("BOOTLAB_TMP") or None)
+        self.watcher = subprocess.Popen([sys.executable, "-c", self.WATCHER, self.path],
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def remove(self):
+        import shutil
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self.watcher.poll() is None:
+            self.watcher.stdin.close()
+            try:
+                self.watcher.wait(5)
+            except subprocess.TimeoutExpired:
+                self.watcher.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()

@@ -2,6 +2,7 @@
 GDB. Every wait has a timeout, and every emulator a test starts is checked to
 be gone when the test ends."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,6 +80,24 @@ def committed_tree(relpath, into):
     return paths
 
 
+def copy_checkout(into):
+    """A copy of this checkout's working tree (the files git lists, tracked
+    or new, as they are now) at `into`, made a git repository of its own
+    whose HEAD holds them: a learner's clone, to change freely."""
+    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, check=True, capture_output=True, timeout=30).stdout
+    into.mkdir(parents=True, exist_ok=True)
+    for name in sorted(set(names.decode().split("\0")) - {""}):
+        source = ROOT / name
+        if source.is_file():        # a file deleted in the working tree is left out
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    git = ["git", "-c", "user.name=bootlab test", "-c", "user.email=test@bootlab.invalid"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "as shipped"]):
+        subprocess.run(git + args, cwd=into, check=True, capture_output=True, timeout=60)
+    return into
+
+
 def make(*args, cwd=ROOT, check=True, timeout=120):
     proc = subprocess.run(["make", "-s", *args], cwd=cwd, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)
@@ -99,6 +118,9 @@ def private_tmp(tmp_path_factory):
     theirs, whatever else runs on the machine."""
     path = str(tmp_path_factory.mktemp("bootlab-tmp"))
     os.environ["BOOTLAB_TMP"] = path
+    # Every process this test run starts inherits the mark; an emulator
+    # re-parented to init still carries it (no_emulator_left_behind).
+    os.environ[RUN_MARK] = "%d-%d" % (os.getpid(), time.time_ns())
     return path
 
 
@@ -141,11 +163,17 @@ def _descendants(pid):
     return found
 
 
-def _emulators(since_ticks, places):
-    """Emulator processes started at or after since_ticks (clock ticks since
-    boot) that are our children, or whose command line names one of places:
-    an emulator whose GDB died is re-parented to init, and must count too."""
+RUN_MARK = "BOOTLAB_TEST_RUN"
+
+
+def _emulators(since_ticks, places=()):
+    """Emulator processes of this test run started at or after since_ticks
+    (clock ticks since boot): our descendants, or processes whose
+    environment carries this run's mark (an emulator whose GDB died is
+    re-parented to init, and must count too). Nothing else on the machine
+    counts: another checkout's `make check`, a learner's `make debug`."""
     mine = set(_descendants(os.getpid()))
+    mark = ("%s=%s" % (RUN_MARK, os.environ.get(RUN_MARK, ""))).encode()
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
@@ -153,11 +181,11 @@ def _emulators(since_ticks, places):
             if not comm.startswith(EMULATORS):
                 continue
             start = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19])
-            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            environ = (proc / "environ").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
         pid = int(proc.name)
-        if pid in mine or (start >= since_ticks and any(p in cmdline for p in places)):
+        if pid in mine or (start >= since_ticks and mark in environ):
             found.append((pid, comm))
     return found
 

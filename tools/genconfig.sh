@@ -22,6 +22,11 @@ case " $bugs $smp_bugs " in
 	*" $bug "*) ;;
 	*) [ -z "$bug" ] || { echo "error: BUG=$bug is not one of: $bugs $smp_bugs" >&2; exit 1; } ;;
 esac
+# SMP=N must be a CPU count before anything is built for it (the message is
+# the one make run and make debug give: bootlab/qemu/cmdline.py says it).
+if [ -n "$smp" ]; then
+	(cd "$(dirname "$0")/.." && "${PYTHON:-/usr/bin/python3}" -m bootlab.qemu.cmdline check-smp "$smp") || exit 1
+fi
 case " $smp_bugs " in
 	*" $bug "*) [ -n "$smp" ] || { echo "error: BUG=$bug is in the start-up of the other CPUs: give SMP=2 (or more) too" >&2; exit 1; } ;;
 esac

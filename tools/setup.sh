@@ -18,7 +18,9 @@ packages_for() {
 	# not pull it in with --no-install-recommends).
 	debug) echo qemu-system-x86 qemu-utils gdb python3-capstone ;;
 	bochs) echo bochs bochsbios vgabios bochs-term bochs-x ;;
-	check) echo python3 python3-pytest tmux ;;
+	# git: the tests read what ships from the checkout's HEAD (git show),
+	# not from a learner's working tree.
+	check) echo python3 python3-pytest tmux git ;;
 	# make check-fresh: a minimal Debian 12 built with debootstrap.
 	fresh) echo debootstrap ;;
 	# make toolchain: Debian's upstream tarballs, a host C/C++ compiler, bison and

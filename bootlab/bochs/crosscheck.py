@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import project, session
+from .. import proc, project, session
 from ..qemu import cmdline, monitor
 from . import driver, parse
 from .tour import Tour
@@ -247,4 +247,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    proc.entry_point(main, "crosscheck")

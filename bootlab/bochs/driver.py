@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 
-from .. import project
+from .. import proc, project
 
 ROOT = str(project.ROOT)
 BOCHSRC = str(project.CONFIGS / "bochsrc")
@@ -136,7 +136,9 @@ def clear_stale_lock(image):
     lock = image + ".lock"
     if not os.path.exists(lock):
         return False
-    users = processes_with_open(image)
+    # Only a Bochs counts: QEMU (make debug, say) opens the same image too,
+    # read-only (snapshot=on), and takes no lock.
+    users = [(pid, name) for pid, name in processes_with_open(image) if name.startswith("bochs")]
     if users:
         who = ", ".join(f"{name} (PID {pid})" for pid, name in users)
         raise BochsError(f"{os.path.relpath(lock, ROOT)} is held by a running {who}: "
@@ -154,9 +156,11 @@ class RunDir:
     def __init__(self, image=IMAGE, keep_log_as=None, cpus=1):
         need_build([image])
         clear_stale_lock(image)
-        # BOOTLAB_TMP: where a caller (the tests) wants our temporary files,
-        # so it can count its own and nobody else's.
-        self.path = tempfile.mkdtemp(prefix="bootlab-bochs-", dir=os.environ.get("BOOTLAB_TMP"))
+        # proc.TempDir: removed by a watcher even when we are killed with
+        # SIGKILL; under BOOTLAB_TMP when a caller (the tests) wants to count
+        # its own temporary files and nobody else's.
+        self.tmp = proc.TempDir("bootlab-bochs-")
+        self.path = self.tmp.path
         self.image = os.path.join(self.path, "bootlab.img")
         self.log = os.path.join(self.path, "bochs.log")
         self.keep_log_as = keep_log_as
@@ -188,7 +192,7 @@ class RunDir:
         return None
 
     def remove(self):
-        shutil.rmtree(self.path, ignore_errors=True)
+        self.tmp.remove()
 
 
 # ---- Driving the debugger ----------------------------------------------------------
@@ -210,7 +214,8 @@ class BochsSession:
         self.proc = subprocess.Popen(
             ["bochs", "-q", "-f", bochsrc], env=run_dir.env(display), cwd=run_dir.path,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True)     # Ctrl-C at make goes to us, not to Bochs
+            start_new_session=True,     # Ctrl-C at make goes to us, not to Bochs
+            preexec_fn=proc.die_with_parent)   # and it dies with us, whatever kills us
         threading.Thread(target=self._read_stderr, daemon=True).start()
         self.banner = self._until_prompt(START_LIMIT)
         if self.banner is None:
@@ -254,7 +259,15 @@ class BochsSession:
         if m:
             return m.group(1).strip()
         hits = self.run_dir.log_tail(r"PANIC")
-        return hits[-1] if hits else f"exit status {self.proc.poll()}"
+        if hits:
+            return hits[-1]
+        try:
+            status = self.proc.wait(QUIT_LIMIT)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        if status < 0:
+            return f"Bochs was killed by signal {-status} ({signal.Signals(-status).name})"
+        return f"Bochs exited with status {status}"
 
     def _until_prompt(self, limit):
         """Output up to the next prompt, b'...' at EOF, None on timeout."""
@@ -272,8 +285,10 @@ class BochsSession:
             if not ready:
                 return None
             chunk = os.read(out.fileno(), 65536)
-            if not chunk:               # Bochs exited
+            if not chunk:               # Bochs exited: say why, not "no output"
                 text, self._buf = self._buf, b""
+                if not text.strip():
+                    raise BochsError("Bochs ended: " + self.exit_reason())
                 return text
             self._buf += chunk
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 
-from .. import project
+from .. import proc, project
 from ..qemu import cmdline
 from . import driver, parse
 
@@ -131,7 +131,8 @@ def interactive(image, display, cpus=1):
         sys.stdout.write(BANNER)
         sys.stdout.flush()
         p = subprocess.Popen(["bochs", "-q", "-f", driver.BOCHSRC, "-rc", rc_file],
-                             env=run_dir.env(display), cwd=run_dir.path, stderr=subprocess.PIPE)
+                             env=run_dir.env(display), cwd=run_dir.path, stderr=subprocess.PIPE,
+                             preexec_fn=proc.die_with_parent)   # no orphan on the terminal
         # Ctrl-C belongs to Bochs (it stops the guest); we must survive it.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -176,4 +177,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    proc.entry_point(main, "bootlab")

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from .. import project
+from .. import proc, project
 from . import driver, parse
 
 from .tour import Tour
@@ -102,4 +102,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    proc.entry_point(main, "tour-bochs")

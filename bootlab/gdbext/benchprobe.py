@@ -1,29 +1,83 @@
-# bench_gdb.py: measurements taken inside GDB for tools/bench.py.
-# Prints one line "BENCH name value" per figure.
+"""Measurements taken inside GDB for `make bench` (bootlab/bench.py).
+
+Each function runs in a GDB session the bench started and prints lines
+"BENCH name value". What is measured is what a learner runs: GDB's own
+stepi with the context display, bootlab's raw stepping, `bl maps` next to
+QEMU's `monitor info mem`.
+"""
 import re
 import statistics
+import time
 
 import gdb
 
-STEPS = 100
+from . import scripting, snapshot
+
+STEPS = 200
 
 
-gdb.execute("break pm_entry", to_string=True)
-gdb.execute("continue", to_string=True)
+def say(name, value):
+    gdb.write("BENCH %s %s\n" % (name, value))
+    gdb.flush()
 
-# Context display: after each of STEPS stepi (display off, so every state
-# read is fresh), show it on demand; `bl context` reports its own cost.
-gdb.execute("set bootlab context off")
-costs = []
-for _ in range(STEPS):
-    gdb.execute("stepi", to_string=True)
-    out = gdb.execute("bl context", to_string=True)
-    costs.append(float(re.search(r"context took ([\d.]+) ms", out).group(1)))
-print(f"BENCH context_ms {statistics.median(costs):.1f}")
 
-# Run-until-mode-change from here to CR0.PG, through the page-table loop.
-out = gdb.execute("bl next-mode", to_string=True)
-m = re.search(r"(\d+) steps in ([\d.]+) s", out)
-print(f"BENCH next_mode_steps {m.group(1)}")
-print(f"BENCH next_mode_rate {int(m.group(1)) / float(m.group(2)):.0f}")
-gdb.execute("kill")
+def run_to(spec):
+    gdb.execute("tbreak %s" % spec, to_string=True)
+    _, timed_out = scripting.continue_for(30, to_string=True)
+    if timed_out:
+        raise gdb.GdbError("bench: did not get to %s" % spec)
+
+
+def stepi_cost(context):
+    """ms per `stepi` (median of STEPS), with or without the context display."""
+    gdb.execute("set bootlab context %s" % ("on" if context else "off"), to_string=True)
+    costs = []
+    for _ in range(STEPS):
+        t0 = time.perf_counter()
+        gdb.execute("stepi", to_string=True)
+        costs.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(costs)
+
+
+def kmain_stepping():
+    """At kmain (64-bit code): stepi with the display on, and how often the
+    monitor was asked meanwhile."""
+    run_to("kmain")
+    before = snapshot.monitor_reads[0]
+    say("stepi_context_ms", "%.3f" % stepi_cost(True))
+    say("stepi_monitor_reads", snapshot.monitor_reads[0] - before)
+    say("stepi_plain_ms", "%.3f" % stepi_cost(False))
+
+
+def stock_stepping():
+    """GDB without the extension: stepi alone (the peer)."""
+    costs = []
+    for _ in range(STEPS):
+        t0 = time.perf_counter()
+        gdb.execute("stepi", to_string=True)
+        costs.append((time.perf_counter() - t0) * 1000)
+    say("stock_stepi_ms", "%.3f" % statistics.median(costs))
+
+
+def next_mode():
+    """bl next-mode from pm_entry to CR0.PG, through the page-table loop."""
+    run_to("pm_entry")
+    gdb.execute("set bootlab context off", to_string=True)
+    out = gdb.execute("bl next-mode", to_string=True)
+    m = re.search(r"(\d+) steps in ([\d.]+) s", out)
+    say("next_mode_steps", m.group(1))
+    say("next_mode_rate", "%.0f" % (int(m.group(1)) / max(float(m.group(2)), 1e-6)))
+
+
+def maps_vs_info_mem(label_address):
+    """bl maps and monitor info mem, each timed, at the same stop."""
+    run_to("*%s" % label_address)
+    gdb.execute("set bootlab context off", to_string=True)
+    for name, command in (("maps", "bl maps"), ("info_mem", "monitor info mem")):
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            text = gdb.execute(command, to_string=True)
+            times.append(time.perf_counter() - t0)
+        say("%s_s" % name, "%.4f" % min(times))
+        say("%s_lines" % name, len(text.splitlines()))

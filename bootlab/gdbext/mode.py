@@ -20,7 +20,7 @@ def linear_pc():
 
 def cpu_label():
     """'CPU 1 ' when the guest has several CPUs (messages must say which)."""
-    if len(gdb.selected_inferior().threads()) > 1:
+    if target.cpu_count() > 1:
         return "CPU %d " % target.thread_cpu()
     return ""
 

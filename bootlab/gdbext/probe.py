@@ -87,6 +87,14 @@ def main():
             step(*entry)
         except (gdb.error, gdb.MemoryError) as e:
             facts[entry[1]] = {"error": str(e)}
-    with open(os.environ["BOOTLAB_PROBE_OUT"], "w") as f:
-        json.dump(facts, f)
+        # After every step: a learner's script that quits GDB still leaves
+        # what was seen before it.
+        save()
     bounded.end_session()
+
+
+def save():
+    path = os.environ["BOOTLAB_PROBE_OUT"]
+    with open(path + ".tmp", "w") as f:
+        json.dump(facts, f)
+    os.replace(path + ".tmp", path)

@@ -35,6 +35,7 @@ _snapshots = {}          # CPU index -> Snapshot of this stop
 _known = {}              # CPU index -> (regs, Registers) last seen with the monitor's view
 _monitor_cpu = [0]       # the CPU QEMU's monitor describes now
 _step = {"resumes": 0, "single": False, "before": None}
+_decoded = {}            # CPU index -> (key, Insn) of the instruction at this stop's CS:IP
 monitor_reads = [0]      # how often the monitor was asked (make bench, tests)
 
 
@@ -43,6 +44,7 @@ class Snapshot:
         self.cpu = cpu
         self._regs = None
         self._monitor = None
+        self._state = None
 
     @property
     def regs(self):
@@ -60,8 +62,10 @@ class Snapshot:
 
     @property
     def state(self):
-        mon = self.monitor
-        return x86cpu.CpuState(self.regs, mon.segs, mon.tables)
+        if self._state is None:
+            mon = self.monitor
+            self._state = x86cpu.CpuState(self.regs, mon.segs, mon.tables)
+        return self._state
 
     @property
     def mode(self):
@@ -69,8 +73,7 @@ class Snapshot:
 
 
 def _ask_monitor(cpu):
-    threads = gdb.selected_inferior().threads()
-    if len(threads) > 1 or cpu != _monitor_cpu[0]:
+    if target.cpu_count() > 1 or cpu != _monitor_cpu[0]:
         # With several CPUs the user may have said `monitor cpu N` too.
         target.monitor("cpu %d" % cpu)
         _monitor_cpu[0] = cpu
@@ -110,6 +113,7 @@ def current():
 
 def invalidate(*_):
     _snapshots.clear()
+    _decoded.clear()
 
 
 def forget(*_):
@@ -122,7 +126,7 @@ def forget(*_):
 
 def on_resume(*_):
     _step["resumes"] += 1
-    invalidate()
+    _snapshots.clear()      # the decoded instruction stays: it is what runs now
 
 
 def on_stop(*_):
@@ -142,14 +146,27 @@ def note_single_step():
     try:
         snap = current()
         st = snap.state
-        insn = instruction_at(st)
+        insn = instruction_at(st, snap.cpu)
         _step["before"] = (snap.cpu, snap.regs, insn)
     except (gdb.error, gdb.GdbError):
         _step["before"] = None
 
 
-def instruction_at(state):
+def remember_decoded(cpu, state, insn):
+    """The context display decoded the instruction about to run: keep it, so
+    a stepi from here need not read and decode it again."""
+    _decoded[cpu] = (_code_key(state), insn)
+
+
+def _code_key(state):
+    return (state.pc_linear, state.mode.bits, state.cs.base, state.cs.selector)
+
+
+def instruction_at(state, cpu=None):
     """The decoded instruction at the CPU's CS:IP, or None."""
+    known = _decoded.get(cpu)
+    if known and known[0] == _code_key(state):
+        return known[1]
     m = state.mode
     inf = gdb.selected_inferior()
     try:

@@ -34,9 +34,10 @@ class Code:
 
     def __init__(self):
         self.base, self.data = None, b""
+        self.decoded = {}     # (linear, bits, CS base) -> Insn, while the window stays
 
     def at(self, state):
-        lin = state.pc_linear
+        lin, m = state.pc_linear, state.mode
         if self.base is None or not self.base <= lin < self.base + len(self.data) - 15:
             gdb.execute("maint flush dcache", to_string=True)
             inf = gdb.selected_inferior()
@@ -45,12 +46,16 @@ class Code:
             except gdb.MemoryError:
                 raise Stop("cannot read the code at linear 0x%x" % lin)
             self.base = lin
-        m = state.mode
-        insns = decode.decode(self.data[lin - self.base:], lin, m.bits, state.cs.selector,
-                              state.cs.base)
-        if not insns:
-            raise Stop("cannot decode the instruction at linear 0x%x" % lin)
-        return insns[0]
+            self.decoded = {}
+        key = (lin, m.bits, state.cs.base)
+        insn = self.decoded.get(key)
+        if insn is None:
+            insns = decode.decode(self.data[lin - self.base:], lin, m.bits, state.cs.selector,
+                                  state.cs.base)
+            if not insns:
+                raise Stop("cannot decode the instruction at linear 0x%x" % lin)
+            insn = self.decoded[key] = insns[0]
+        return insn
 
 
 class Run:
@@ -88,6 +93,7 @@ class Run:
                     after = snapshot.current()
                     self.reps += 1
                     code.base = None      # the rep may have written the code
+                    code.decoded = {}
                 else:
                     _, regs = stepper.step(snap.regs)
                     after = snapshot.after_raw_step(snap, insn, regs)

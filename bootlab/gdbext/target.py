@@ -80,7 +80,23 @@ def parse_int(text, what="address", lo=0, hi=ADDRESS_MAX):
 
 
 def _num(n):
-    return "%d" % n if n < 0x10000 else "0x%x" % n
+    return "%d" % n if abs(n) <= 10 ** 9 else "0x%x" % n
+
+
+_cpus = [None]
+
+
+def cpu_count():
+    """How many CPUs the guest has (QEMU shows each as a GDB thread). Asked
+    once per connection: Inferior.threads() costs ~0.2 ms, and the count of
+    QEMU's CPUs never changes while it runs."""
+    if _cpus[0] is None:
+        _cpus[0] = len(gdb.selected_inferior().threads())
+    return _cpus[0]
+
+
+def forget(*_):
+    _cpus[0] = None
 
 
 def thread_cpu():

@@ -31,27 +31,34 @@ class Bad(Exception):
     """Bad input: one line for the learner."""
 
 
+def shown(text):
+    """A user's value as a message shows it: as is, or quoted with escapes
+    when it holds a newline or another unprintable character (one line)."""
+    text = str(text)
+    return text if text.isprintable() else repr(text)
+
+
 def read(var, path, limit):
     """(the first `limit` bytes, size) of a regular file given as VAR=path,
     or Bad with the reason."""
     try:
         st = os.stat(path)
     except OSError as e:
-        raise Bad("%s=%s: %s" % (var, path, (e.strerror or str(e)).lower())) from None
+        raise Bad("%s=%s: %s" % (var, shown(path), (e.strerror or str(e)).lower())) from None
     if stat.S_ISDIR(st.st_mode):
-        raise Bad("%s=%s is a directory, not a file" % (var, path))
+        raise Bad("%s=%s is a directory, not a file" % (var, shown(path)))
     if not stat.S_ISREG(st.st_mode):
         kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
                 "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
                 "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-        raise Bad("%s=%s is %s: give a regular file" % (var, path, kind))
+        raise Bad("%s=%s is %s: give a regular file" % (var, shown(path), kind))
     if not st.st_size:
-        raise Bad("%s=%s is empty (0 bytes)" % (var, path))
+        raise Bad("%s=%s is empty (0 bytes)" % (var, shown(path)))
     try:
         with open(path, "rb") as f:
             return f.read(limit), st.st_size
     except OSError as e:
-        raise Bad("%s=%s: %s" % (var, path, (e.strerror or str(e)).lower())) from None
+        raise Bad("%s=%s: %s" % (var, shown(path), (e.strerror or str(e)).lower())) from None
 
 
 def check_image(path):

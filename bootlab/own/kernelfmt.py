@@ -159,8 +159,10 @@ def entry(data):
     of a file's bytes, in QEMU's order; Refused if QEMU would refuse it."""
     try:
         return _entry(data)
-    except (struct.error, IndexError):
-        raise Refused("the file ends inside its own headers: truncated?") from None
+    except (struct.error, IndexError, OverflowError, ValueError):
+        # A header field pointing outside the file (or absurdly far).
+        raise Refused("the file ends inside its own headers, or a header points outside "
+                      "it: truncated or corrupt?") from None
 
 
 def _entry(data):

@@ -16,6 +16,7 @@ busy printing, reads nothing). Loopback TCP coalesces those acks.
 """
 import os
 import shlex
+import sys
 from pathlib import Path
 
 from .. import project
@@ -48,7 +49,8 @@ def smp_count(text):
     if not text:
         return None
     if not text.isdigit() or not 1 <= int(text) <= SMP_MAX:
-        raise BadOption("SMP=%s: the number of CPUs, 1 to %d" % (text, SMP_MAX))
+        shown = text if text.isprintable() else repr(text)
+        raise BadOption("SMP=%s: the number of CPUs, 1 to %d" % (shown, SMP_MAX))
     return int(text)
 
 
@@ -75,10 +77,10 @@ def check_extra(words):
             value = words[i + 1]
             if any(p in value for p in ("tcp:", "telnet:", "udp:", "websocket")) and \
                     LOOPBACK not in value and "localhost" not in value:
-                raise BadOption("QEMU option %s %s would listen beyond loopback; "
+                raise BadOption("QEMU option %s %r would listen beyond loopback; "
                                 "bind it to 127.0.0.1" % (name, value))
             if name == "-vnc" and not value.startswith(("127.0.0.1", "localhost", "unix:", "none")):
-                raise BadOption("QEMU option -vnc %s would listen beyond loopback" % value)
+                raise BadOption("QEMU option -vnc %r would listen beyond loopback" % value)
     return words
 
 
@@ -195,3 +197,22 @@ def shell_words(text):
         return shlex.split(text)
     except ValueError as e:
         raise BadOption("QEMU_ARGS: %s" % e) from None
+
+
+def main(argv):
+    """python3 -m bootlab.qemu.cmdline check-smp VALUE: exit status 1, and
+    the one-line reason on stderr, unless VALUE is a CPU count. The build
+    (tools/genconfig.sh) asks before it builds the SMP kernel for SMP=."""
+    if len(argv) != 2 or argv[0] != "check-smp":
+        print("usage: python3 -m bootlab.qemu.cmdline check-smp VALUE", file=sys.stderr)
+        return 2
+    try:
+        smp_count(argv[1])
+    except BadOption as e:
+        print("bootlab: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -7,7 +7,7 @@ isa-debug-exit (QEMU's status 33), else 1 with one line saying what it was.
 import subprocess
 import sys
 
-from .. import project
+from .. import proc, project
 from . import cmdline
 
 LIMIT_S = 60
@@ -36,4 +36,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    proc.entry_point(lambda: main(sys.argv[1:]), "bootlab")

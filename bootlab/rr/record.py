@@ -169,4 +169,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from .. import proc
+    proc.entry_point(main, "bootlab")

@@ -193,13 +193,16 @@ def main(argv=None):
                          % (end["message"], shown_path(options.out)))
 
 
-if __name__ == "__main__":
+def run():
     try:
         main()
     except TraceError as e:
         sys.stdout.flush()
         print("trace: %s" % e, file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("trace: interrupted", file=sys.stderr)
-        sys.exit(130)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    from .. import proc
+    proc.entry_point(run, "trace")

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bootlab import proc, session
+from bootlab import guest, proc, session
 from bootlab.qemu import cmdline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,17 +32,7 @@ end''' % MARK
 
 def build_guest(name, outdir):
     """Assemble tests/guests/NAME.asm into OUTDIR; returns (image, {label: address})."""
-    outdir = Path(outdir)
-    image = outdir / (name + ".img")
-    mapfile = outdir / (name + ".map")
-    subprocess.run(["nasm", "-f", "bin", str(GUESTS / (name + ".asm")), "-o", str(image),
-                    "--before", "[map symbols %s]" % mapfile], check=True, timeout=30)
-    labels = {}
-    for line in mapfile.read_text().splitlines():
-        m = re.match(r"^\s+([0-9A-F]+)\s+([0-9A-F]+)\s+(\S+)$", line)
-        if m:
-            labels[m.group(3)] = int(m.group(2), 16)
-    return image, labels
+    return guest.build(name, outdir)
 
 
 class Transcript:
