@@ -20,6 +20,12 @@ OPT   ?= -O0
 FAULT ?=
 # A lab bug hunt (lab/README.md): one small #ifdef BUG_<NAME> block turned on.
 BUG   ?=
+# SMP=N on make's command line: QEMU gets -smp N, and the kernel is built with
+# the other CPUs' start-up (kernel/smp/, CONFIG_SMP); it counts them itself,
+# so the image is the same for every N. Without SMP= the kernel is the
+# one-CPU kernel of the lab's exercises, byte for byte. (Only the command line
+# counts, as for the machine's other options below.)
+SMP_BUILD := $(if $(filter command line,$(origin SMP)),$(SMP))
 # Toolchain prefix: CROSS= given wins; else x86_64-elf-gcc on PATH, else the one
 # `make toolchain` built, else the host's gcc (tools/toolchain/detect.sh, run once).
 CROSS := $(if $(filter undefined,$(origin CROSS)),$(shell tools/toolchain/detect.sh),$(CROSS))
@@ -50,7 +56,7 @@ CFLAGS := -std=c11 -m64 -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-Iinclude -Ikernel -I$(B)/gen -MMD -MP
 NASMFLAGS := -g -F dwarf -Iboot/ -I$(B)/gen/ -Werror
 LDFLAGS   := -nostdlib -z noexecstack --no-warn-rwx-segments
-CPPLDS    := $(CC) -E -P -x c -undef -Iinclude
+CPPLDS    := $(CC) -E -P -x c -undef -Iinclude -I$(B)/gen
 
 # ---- Sources, one list per CPU mode -----------------------------------------
 BOOT16_SRC := boot/boot.asm boot/stage2.asm boot/a20.asm boot/e820.asm \
@@ -58,11 +64,16 @@ BOOT16_SRC := boot/boot.asm boot/stage2.asm boot/a20.asm boot/e820.asm \
 BOOT32_SRC := boot/pm32.asm boot/paging.asm boot/lmode.asm
 KERNEL_ASM := kernel/entry64.asm kernel/isr.asm
 KERNEL_C   := $(sort $(wildcard kernel/*.c))
+# SMP builds: the APs' path (trampoline, 64-bit entry) and the BSP's side,
+# linked after the rest so the one-CPU kernel's code keeps its addresses.
+SMP_ASM    := $(if $(SMP_BUILD),kernel/smp/trampoline16.asm kernel/smp/trampoline32.asm \
+	kernel/smp/ap_entry64.asm)
+SMP_C      := $(if $(SMP_BUILD),$(sort $(wildcard kernel/smp/*.c)))
 
 obj = $(patsubst %,$(B)/%.o,$(basename $(1)))
 BOOT16_OBJ := $(call obj,$(BOOT16_SRC))
 BOOT32_OBJ := $(call obj,$(BOOT32_SRC))
-KERNEL_OBJ := $(call obj,$(KERNEL_ASM) $(KERNEL_C))
+KERNEL_OBJ := $(call obj,$(KERNEL_ASM) $(KERNEL_C) $(SMP_ASM) $(SMP_C))
 
 ELFS := $(B)/boot16.elf $(B)/boot32.elf $(B)/kernel.elf
 IMG  := $(B)/bootlab.img
@@ -109,7 +120,7 @@ $(B)/kernel.elf: $(KERNEL_OBJ) $(B)/kernel.ld
 
 $(B)/%.ld: boot/%.ld.S include/bootlab.h include/x86.h | $(B)
 	$(Q)$(CPPLDS) $< -o $@
-$(B)/kernel.ld: kernel/kernel.ld.S include/bootlab.h include/x86.h | $(B)
+$(B)/kernel.ld: kernel/kernel.ld.S include/bootlab.h include/x86.h $(B)/gen/config.h | $(B)
 	$(Q)$(CPPLDS) $< -o $@
 
 # ---- Objects -------------------------------------------------------------------
@@ -138,11 +149,11 @@ $(B)/gen/%.inc: include/%.h tools/h2inc.sh | $(B)
 	$(Q)mkdir -p $(@D)
 	$(Q)tools/h2inc.sh $< > $@
 
-# Rewritten only when FAULT or BUG changes. config.inc is NASM's side
+# Rewritten only when FAULT, BUG or SMP (given or not) changes. config.inc is NASM's side
 # (boot/macros.inc includes it), written by the same run.
 $(B)/gen/config.h: FORCE | $(B)
 	$(Q)mkdir -p $(@D)
-	$(Q)tools/genconfig.sh $@ "$(FAULT)" "$(BUG)"
+	$(Q)tools/genconfig.sh $@ "$(FAULT)" "$(BUG)" "$(SMP_BUILD)"
 $(B)/gen/config.inc: $(B)/gen/config.h
 
 # ---- Symbols and listings ---------------------------------------------------
@@ -157,7 +168,18 @@ $(B)/boot16.lst: $(B)/boot16.elf
 $(B)/boot32.lst: $(B)/boot32.elf
 	$(Q)$(call LISTING,intel)
 $(B)/kernel.lst: $(B)/kernel.elf
-	$(Q)$(call LISTING,intel)
+	$(Q)$(call LISTING,intel$(if $(SMP_BUILD), -j .text))
+ifneq ($(SMP_BUILD),)
+	$(Q)$(TRAMPOLINE_LISTING)
+endif
+
+# SMP builds: kernel.elf also holds the APs' trampoline, real-mode and then
+# 32-bit code (from ap_pm_entry on): each part listed in its own mode.
+TRAMPOLINE_LISTING = pm=0x$$($(NM) $< | awk '$$3 == "ap_pm_entry" { print $$1 }'); \
+	$(OBJDUMP) -d -S -M i8086,intel -j .trampoline --stop-address=$$pm $< 2> /dev/null \
+		| tail -n +4 >> $@; \
+	$(OBJDUMP) -d -S -M i386,intel -j .trampoline --start-address=$$pm $< 2> /dev/null \
+		| tail -n +4 >> $@
 
 $(B):
 	$(Q)mkdir -p $@
@@ -294,7 +316,10 @@ help::
 	@echo 'Options:'
 	@echo '  FAULT=de|bp|ud|gp|pf  kernel raises this exception after the banner'
 	@echo '  BUG=name              build a lab bug hunt: gdt-limit lm-selector no-pdpte'
-	@echo '                        a20-reset stage2-sectors vga-cell e820-stack (lab/README.md)'
+	@echo '                        a20-reset stage2-sectors vga-cell e820-stack (lab/README.md);'
+	@echo '                        with SMP=N: sipi-vector'
+	@echo '  SMP=N                 N CPUs (QEMU -smp N, Bochs cpu: count=N) and a kernel that'
+	@echo '                        starts them all (kernel/smp/; README "More than one CPU")'
 	@echo '  OPT=-O2               C optimisation (default -O0)'
 	@echo '  CROSS=prefix-         toolchain prefix (now: "$(CROSS)"; make which-cc says why)'
 	@echo '  IMAGE=disk.img        debug, qemu-gdb/gdb, run: boot this raw disk image instead,'

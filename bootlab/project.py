@@ -133,6 +133,30 @@ FAILURES = {
 }
 MAGIC_SIZES = (2, 3)
 
+# SMP builds (make SMP=N, kernel/smp/): each application processor's own
+# walk, once the BSP's Start-Up IPIs woke it. All but ap_main (C) begin with
+# MAGIC_BREAK. The trampoline's labels (ap_start ... ap_pg_set) run in the
+# page at TRAMPOLINE_ADDR, the rest in the kernel; every AP passes them all.
+AP_MILESTONES = [
+    Milestone("ap_start", "An AP's first instruction",
+              "the Start-Up IPI started this AP in real mode at VV00:0000 "
+              "(CS = vector << 8, linear = vector << 12)"),
+    Milestone("ap_gdt_loaded", "The AP has the BSP's GDT",
+              "LGDT done on this AP, with the BSP's GDTR from the mailbox"),
+    Milestone("ap_pe_set", "CR0.PE is set on the AP",
+              "CR0.PE=1 on this AP, but CS still holds its real-mode cache"),
+    Milestone("ap_pm_entry", "The AP's first 32-bit instruction",
+              "the far jump loaded CS=SEL_CODE32: this AP is in 32-bit protected mode"),
+    Milestone("ap_pg_set", "CR0.PG is set on the AP",
+              "CR0.PG=1 on this AP, with the BSP's CR3: compatibility mode"),
+    Milestone("ap_lm_entry", "The AP's first 64-bit instruction",
+              "the far jump loaded CS=SEL_CODE64: this AP is in 64-bit mode"),
+    Milestone("ap_main", "The AP runs C", "this AP runs C, on a stack of its own"),
+]
+AP_NAMES = [m.name for m in AP_MILESTONES]
+# Where an AP stays once it is online: cli; hlt, for good.
+AP_PARK = "ap_park"
+
 
 def read_symbols(paths):
     """{name: address} from ldsym files ("hexaddr name" lines, no 0x)."""

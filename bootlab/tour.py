@@ -17,7 +17,7 @@ def main(build=None):
     from .cli import build_dir
     b = build or build_dir()
     transcript = b / "tour.txt"
-    machine = cmdline.Machine(disk=b / "bootlab.img")
+    machine = cmdline.Machine(disk=b / "bootlab.img", smp=cmdline.smp_from_env())
     with session.Qemu(lambda fd: cmdline.qemu(machine, debugcon=b / "tour-debugcon.log",
                                                gdb_fd=fd), b / "tour-qemu.log") as qemu:
         argv = cmdline.gdb(batch=True, symbols=project.elf_paths(b), commands=[

@@ -28,6 +28,13 @@
 #define KERNEL_ADDR         0x10000 // the 64-bit kernel is linked and loaded here
 #define KERNEL_MAX_SECTORS  512     // 256 KiB: the loader never reads more
 #define KERNEL_END_LIMIT    0x80000 // kernel image + .bss must end below this
+// SMP builds (make SMP=N): the APs' trampoline (kernel/smp/) is copied here.
+// A Start-Up IPI can only name a 4 KiB page below 1 MiB; this is the first
+// page after stage 2, which nothing uses once the kernel runs, and it ends
+// below KERNEL_ADDR, so 16-bit code with DS = 0 reaches all of it.
+#define TRAMPOLINE_ADDR     0xa000
+#define TRAMPOLINE_VECTOR   (TRAMPOLINE_ADDR >> SIPI_PAGE_SHIFT) // 0x0a: the AP starts at 0a00:0000
+#define TRAMPOLINE_SEG      (TRAMPOLINE_VECTOR << SIPI_CS_SHIFT) // its CS there
 
 // ---- Disk layout (512-byte sectors, LBA) ----------------------------------
 #define SECTOR_SIZE         512
@@ -78,6 +85,21 @@
 #define PORT_CRTC_DATA      0x3d5
 #define CRTC_CURSOR_HIGH    0x0e
 #define CRTC_CURSOR_LOW     0x0f
+// The 8254 programmable interval timer (Intel 8254 datasheet) and the PC's
+// System Control Port B (port 61h, "NMI status and control" in Intel's
+// chipset datasheets): channel 2's gate and output, which SMP builds use to
+// time the waits of the APs' start-up (kernel/smp/pit.c).
+#define PIT_HZ              1193182 // input clock: 14.31818 MHz / 12
+#define PORT_PIT_CH2        0x42    // counter 2 data
+#define PORT_PIT_MODE       0x43    // control word
+#define PIT_SEL_CH2         (2 << 6) // control word: select counter 2
+#define PIT_RW_LOHI         (3 << 4) //   read/write the low byte, then the high byte
+#define PIT_MODE_0          (0 << 1) //   mode 0: OUT goes high at terminal count
+#define PIT_COUNT_MAX       0xffff  // 16-bit counter: at most 54.9 ms per count-down
+#define PORT_SYS_CTRL_B     0x61    // System Control Port B
+#define SYS_CTRL_B_GATE2    0x01    // bit 0: counter 2 gate (1 = counting)
+#define SYS_CTRL_B_SPEAKER  0x02    // bit 1: speaker data enable (kept 0: silence)
+#define SYS_CTRL_B_OUT2     0x20    // bit 5 (read-only): counter 2's OUT
 
 // ---- Segment selectors ----------------------------------------------------
 // GDT layout: selectors are byte offsets into the table (RPL 0, TI 0).
@@ -103,5 +125,37 @@
 // ---- Kernel ------------------------------------------------------------------
 #define IDT_EXCEPTIONS      32      // vectors 0-31: the CPU's exceptions (SDM 6.15)
 #define KERNEL_STACK_SIZE   0x4000  // 16 KiB, in .bss after the kernel (entry64.asm)
+
+// ---- SMP builds: the APs' start-up (kernel/smp/, make SMP=N) -----------------------
+#define SMP_MAX_CPUS        32      // CPUs this kernel starts (the MADT may list more)
+#define AP_STACK_SIZE       0x1000  // 4 KiB of .bss for each AP, its own
+#define AP_ONLINE_TIMEOUT_MS 500    // an AP not online by then is reported missing
+#define AP_POLL_US          100     // the BSP looks for the AP this often meanwhile
+#define ICR_IDLE_POLLS      100000  // reads of ICR_SEND_PENDING before giving up
+#define PIT_POLL_LIMIT      10000000 // reads of OUT2 in one count-down before giving up
+// The mailbox at ap_mailbox (in the trampoline): what the BSP leaves there for
+// the AP it is about to start; the byte offsets of its fields (kernel/smp/smp.h).
+#define AP_MB_GDTR          2       // u16 limit + u32 base: LGDT's 6 bytes (real mode, o32)
+#define AP_MB_IDTR          14      // u16 limit + u64 base: LIDT's 10 bytes (64-bit mode)
+#define AP_MB_CR3           24      // u32: the BSP's CR3
+#define AP_MB_CPU           28      // u32: the AP's number (0 is the BSP)
+#define AP_MB_STACK         32      // u64: the top of the AP's own stack
+#define AP_MB_SIZE          40
+
+// ---- ACPI tables (ACPI 6.5, chapter 5.2), read by SMP builds -------------------------
+// Where the RSDP may be (5.2.5.1): on a 16-byte boundary in the first KiB of
+// the EBDA, whose segment the BIOS data area holds at 40Eh, or in the BIOS
+// area E0000h-FFFFFh.
+#define BDA_EBDA_SEGMENT    0x40e   // u16: the EBDA's real-mode segment
+#define RSDP_EBDA_BYTES     1024
+#define RSDP_BIOS_START     0xe0000
+#define RSDP_BIOS_END       0x100000
+#define RSDP_ALIGN          16
+#define RSDP_V1_LENGTH      20      // ACPI 1.0 RSDP: its checksum covers these bytes
+#define RSDP_REV_XSDT       2       // revision 2 and up: length, XSDT, extended checksum
+#define MADT_LOCAL_APIC     0       // MADT entry types (5.2.12, Table 5.21)
+#define MADT_LOCAL_X2APIC   9       //   for APIC IDs above 254
+#define MADT_LAPIC_ENABLED  (1 << 0) // local APIC flags (Table 5.23): usable now
+#define MADT_LAPIC_ONLINE_CAPABLE (1 << 1) // can be enabled later (not by us)
 
 #endif

@@ -70,6 +70,8 @@
 #define CPUID_EXT_MAX       0x80000000 // leaf: highest extended leaf
 #define CPUID_EXT_FEATURES  0x80000001 // leaf: extended features
 #define CPUID_EDX_LM        (1 << 29)  // ... EDX bit 29: long mode
+#define CPUID_FEATURES      0x1        // leaf: version and feature information
+#define CPUID_EDX_APIC      (1 << 9)   // ... EDX bit 9: a local APIC on the chip
 
 // ---- Segment and system descriptors, SDM 3.4.5 (Figure 3-8), 3.5 -----------------
 // Bit positions in the descriptor's high doubleword (bits 63:32). QEMU's
@@ -127,6 +129,50 @@
 #define PAGE_SIZE           0x1000     // 4 KiB
 #define LARGE_PAGE_SIZE     0x200000   // 2 MiB: a PAE or 4-level PDE with PS=1
 #define PT_ENTRIES          512        // 8-byte entries in a 4 KiB table
+
+// ---- The local APIC in xAPIC mode, SDM Vol. 3A chapter 10 --------------------------
+// IA32_APIC_BASE, SDM 10.4.4, Figure 10-5: where this CPU's APIC registers
+// appear in physical memory, and whether this CPU is the bootstrap processor.
+#define MSR_APIC_BASE       0x1b       // IA32_APIC_BASE
+#define APIC_BASE_BSP       (1 << 8)   // set on the bootstrap processor only
+#define APIC_BASE_EXTD      (1 << 10)  // x2APIC mode: registers are MSRs, not MMIO (10.12.1)
+#define APIC_BASE_EN        (1 << 11)  // APIC global enable
+#define APIC_BASE_ADDR_MASK 0x000ffffffffff000 // bits MAXPHYADDR-1:12: the 4 KiB register page
+// Register offsets in that page, SDM Table 10-1; each register is 32 bits
+// wide on a 16-byte boundary and must be accessed as an aligned doubleword.
+#define LAPIC_ID            0x020      // local APIC ID register
+#define LAPIC_VERSION       0x030      // local APIC version register
+#define LAPIC_SVR           0x0f0      // spurious-interrupt vector register
+#define LAPIC_ESR           0x280      // error status register
+#define LAPIC_ICR_LOW       0x300      // interrupt command register, bits 31:0 (writing it sends)
+#define LAPIC_ICR_HIGH      0x310      // interrupt command register, bits 63:32
+#define LAPIC_ID_SHIFT      24         // the APIC ID is bits 31:24 of LAPIC_ID (Figure 10-6)
+#define LAPIC_REGS_SIZE     0x1000     // the register page
+// The interrupt command register, SDM 10.6.1, Figure 10-12. Bits of ICR_LOW:
+#define ICR_VECTOR_MASK     0xff       // bits 7:0: the vector (Start-Up: the page number)
+#define ICR_DM_FIXED        (0 << 8)   // delivery mode, bits 10:8
+#define ICR_DM_LOWEST       (1 << 8)   //   lowest priority
+#define ICR_DM_SMI          (2 << 8)
+#define ICR_DM_NMI          (4 << 8)
+#define ICR_DM_INIT         (5 << 8)   //   INIT (also INIT level de-assert, with ICR_LEVEL 0)
+#define ICR_DM_STARTUP      (6 << 8)   //   Start-Up (SIPI)
+#define ICR_DEST_LOGICAL    (1 << 11)  // destination mode: 0 physical (an APIC ID), 1 logical
+#define ICR_SEND_PENDING    (1 << 12)  // delivery status (read-only): 1 = not yet accepted
+#define ICR_LEVEL_ASSERT    (1 << 14)  // level: 1 = assert (0 only for INIT level de-assert)
+#define ICR_TRIGGER_LEVEL   (1 << 15)  // trigger mode: 0 edge, 1 level (INIT de-assert only)
+#define ICR_DEST_SELF       (1 << 18)  // destination shorthand, bits 19:18 (0: the field)
+#define ICR_DEST_ALL        (2 << 18)  //   all including self
+#define ICR_DEST_OTHERS     (3 << 18)  //   all excluding self
+#define ICR_DEST_SHIFT      24         // ICR_HIGH bits 31:24: the destination APIC ID
+// Multiple-processor initialization, SDM 8.4.4.1 (and 10.6.1 "Start-Up"):
+// INIT, wait 10 ms, Start-Up IPI, wait 200 us, Start-Up IPI, wait 200 us.
+// The AP then starts in real mode at CS:IP = VV00:0000, linear VV000H, where
+// VV is the vector of the Start-Up IPI: a 4 KiB page number below 1 MiB.
+#define MP_INIT_WAIT_US     10000      // after INIT
+#define MP_SIPI_WAIT_US     200        // after each Start-Up IPI
+#define MP_SIPI_COUNT       2          // Start-Up IPIs: the second is for an AP that missed the first
+#define SIPI_PAGE_SHIFT     12         // start address = vector << 12
+#define SIPI_CS_SHIFT       8          // and CS = vector << 8 (vector << 12 >> REAL_SEG_SHIFT)
 
 // ---- Real mode, SDM 20.1.1 ------------------------------------------------------------
 #define REAL_SEG_SHIFT      4          // linear = segment * 16 + offset

@@ -73,6 +73,9 @@ void kmain(const struct boot_info *info)
 #ifdef BUG_E820_STACK
 	report_largest_usable(info);    // lab bug (lab/19), below
 #endif
+#ifdef CONFIG_SMP
+	smp_start_aps();                // SMP builds: wake the other CPUs (smp/smp.c)
+#endif
 	trigger_configured_fault();     // 5. only in FAULT=... builds
 	kprintf("bootlab: all checks passed, halting.\n");
 	debug_exit(DEBUG_EXIT_SUCCESS); // 6. tell QEMU's isa-debug-exit we passed

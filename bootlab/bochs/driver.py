@@ -153,7 +153,7 @@ def clear_stale_lock(image):
 class RunDir:
     """A fresh temp dir holding a padded copy of the image and the log."""
 
-    def __init__(self, image=IMAGE, keep_log_as=None):
+    def __init__(self, image=IMAGE, keep_log_as=None, cpus=1):
         need_build([image])
         clear_stale_lock(image)
         # proc.TempDir: removed by a watcher even when we are killed with
@@ -164,6 +164,7 @@ class RunDir:
         self.image = os.path.join(self.path, "bootlab.img")
         self.log = os.path.join(self.path, "bochs.log")
         self.keep_log_as = keep_log_as
+        self.cpus = cpus                 # configs/bochsrc: cpu: count=$BOOTLAB_CPUS
         shutil.copyfile(image, self.image)
         size = os.path.getsize(self.image)
         padded = max(CYLINDER_BYTES, -(-size // CYLINDER_BYTES) * CYLINDER_BYTES)
@@ -171,7 +172,8 @@ class RunDir:
 
     def env(self, display):
         env = dict(os.environ)
-        env.update(BOOTLAB_IMAGE=self.image, BOOTLAB_LOG=self.log, BOOTLAB_DISPLAY=display)
+        env.update(BOOTLAB_IMAGE=self.image, BOOTLAB_LOG=self.log, BOOTLAB_DISPLAY=display,
+                   BOOTLAB_CPUS=str(self.cpus))
         return env
 
     def log_tail(self, pattern=r"PANIC|exception with no resolution", lines=5):

@@ -31,7 +31,7 @@ VGA_TEXT_ADDR = K["VGA_TEXT_ADDR"]
 DEBUG_EXIT_SUCCESS = K["DEBUG_EXIT_SUCCESS"]
 
 STOP_LINE = re.compile(
-    r"^\(\d+\) \[0x(?P<phys>[0-9a-f]+)\] (?P<seg>[0-9a-f]{4}):(?P<off>[0-9a-f]+) "
+    r"^\((?P<cpu>\d+)\) \[0x(?P<phys>[0-9a-f]+)\] (?P<seg>[0-9a-f]{4}):(?P<off>[0-9a-f]+) "
     r"\((?P<sym>[^)]*)\): (?P<insn>.*?)\s*;\s*(?P<bytes>[0-9a-f]+)\s*$", re.M)
 MODE_LINE = re.compile(r"^\d+: (switched from .*|address space switched.*)$", re.M)
 BREAK_LINE = re.compile(r"^\(\d+\) (Magic breakpoint|Breakpoint \d+,.*|Caught .*)$", re.M)
@@ -47,14 +47,17 @@ class ParseError(ValueError):
 
 def parse_stop(text):
     """A `c`/`s` report -> dict(kind, addr, seg, off, sym, insn, modes,
-    console). kind is 'magic', 'break' or 'other' (e.g. after SIGINT);
-    console holds what the guest wrote to port 0xE9 meanwhile."""
-    m = None
-    for m in STOP_LINE.finditer(text):
-        pass                      # the last one is where the CPU is now
-    if m is None:
-        raise ParseError("no 'Next at' line in Bochs' output:\n" + text)
+    console, cpu). kind is 'magic', 'break' or 'other' (e.g. after SIGINT);
+    console holds what the guest wrote to port 0xE9 meanwhile; cpu is the
+    CPU that stopped (with `cpu: count=N` Bochs prints a line for each CPU
+    after "Next at", "(0) [...", "(1) [...": the stop is that CPU's)."""
     b = BREAK_LINE.search(text)
+    cpu = re.match(r"\((\d+)\)", b.group(0)).group(1) if b else "0"
+    found = list(STOP_LINE.finditer(text))
+    if not found:
+        raise ParseError("no 'Next at' line in Bochs' output:\n" + text)
+    # The last one (of that CPU) is where the CPU is now.
+    m = ([f for f in found if f.group("cpu") == cpu] or found)[-1]
     kind = "other"
     if b and b.group(1) == "Magic breakpoint":
         kind = "magic"
@@ -69,6 +72,7 @@ def parse_stop(text):
         "insn": m.group("insn").strip(),
         "modes": MODE_LINE.findall(text),
         "console": console_text(text),
+        "cpu": int(m.group("cpu")),
     }
 
 

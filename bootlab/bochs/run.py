@@ -9,7 +9,8 @@
 The display is x when $DISPLAY is set, else term. With the debugger compiled
 in, term draws the guest screen on a pseudo-terminal of its own: run.py
 prints its name, and inside tmux opens a pane that shows it (ptyview.py).
-BOCHS_DISPLAY=x|term overrides the choice.
+BOCHS_DISPLAY=x|term overrides the choice. make's SMP=N (BOOTLAB_SMP) gives
+Bochs N CPUs (configs/bochsrc, cpu: count).
 """
 
 import argparse
@@ -20,6 +21,7 @@ import sys
 import threading
 
 from .. import proc, project
+from ..qemu import cmdline
 from . import driver, parse
 
 
@@ -39,8 +41,19 @@ bootlab: Bochs debugger, stopped at 0x7c00 (boot_start), symbols loaded.
 """
 
 
-def headless(image):
-    run_dir = driver.RunDir(image, keep_log_as=os.path.join(driver.BUILD, "run-bochs.log"))
+def second_instruction(table, name):
+    """The linear address of the instruction after the one at `name`, in the
+    kernel (64-bit code, as kernel.bin holds it)."""
+    from ..x86 import decode
+    addr = table[name]
+    with open(os.path.join(driver.BUILD, "kernel.bin"), "rb") as f:
+        f.seek(addr - parse.K["KERNEL_ADDR"])
+        return addr + decode.decode(f.read(decode.X86_MAX_INSN), addr, 64)[0].size
+
+
+def headless(image, cpus=1):
+    run_dir = driver.RunDir(image, keep_log_as=os.path.join(driver.BUILD, "run-bochs.log"),
+                            cpus=cpus)
     try:
         with driver.BochsSession(run_dir, "term") as s:
             driver.load_symbols(s)
@@ -48,9 +61,18 @@ def headless(image):
             failures = [f for f in project.FAILURES if f in table]
             for name in [project.END] + failures:
                 s.command(f'lb "{name}"')
+            ends = {table[project.END]}
+            if cpus > 1:
+                # Bochs 2.7 with several CPUs misses a breakpoint on the first
+                # instruction of a CPU's turn (`c` runs each CPU for a quantum
+                # and takes that instruction for the one it stopped at): a
+                # second one on the next instruction catches debug_exit then.
+                ends.add(second_instruction(table, project.END))
+                s.command(f"lb {max(ends):#x}")
             console = []
-            # Magic breakpoints stop at every transition: go on until a breakpoint.
-            for _ in range(4 * len(project.NAMES)):
+            # Magic breakpoints stop at every transition (each AP's too): go on
+            # until a breakpoint.
+            for _ in range(4 * len(project.NAMES) * cpus):
                 out, timed_out = s.cont()
                 stop = parse.parse_stop(out)
                 if stop["console"]:
@@ -60,7 +82,7 @@ def headless(image):
             print("debug console (port 0xE9):")
             print("\n".join(console))
             where = project.nearest_symbol(table, stop["addr"])
-            if stop["kind"] == "break" and stop["addr"] == table[project.END]:
+            if stop["kind"] == "break" and stop["addr"] in ends:
                 status = parse.parse_rdi(s.command("r")) & 0xff
                 path = os.path.join(run_dir.path, "vga.bin")
                 s.command(f'writemem "{path}" {parse.VGA_TEXT_ADDR:#x} {parse.VGA_BYTES}')
@@ -94,11 +116,11 @@ def show_screen_hint(pty):
     driver.say(f"guest screen is on {pty}; to watch it, in another terminal run: {viewer}")
 
 
-def interactive(image, display):
+def interactive(image, display, cpus=1):
     """Bochs' debugger on this terminal. We stay as its parent only to
     relay stderr (to spot the pty announcement) and to clean up."""
     driver.preflight(display)
-    run_dir = driver.RunDir(image)
+    run_dir = driver.RunDir(image, cpus=cpus)
     try:
         rc_file = os.path.join(run_dir.path, "debug.rc")
         with open(rc_file, "w") as f:
@@ -143,11 +165,13 @@ def main():
     ap.add_argument("--image", default=driver.IMAGE)
     args = ap.parse_args()
     try:
+        cpus = cmdline.smp_from_env() or 1     # make's SMP=N: Bochs' cpu: count=N
         if args.debug:
-            return interactive(args.image, os.environ.get("BOCHS_DISPLAY") or driver.default_display())
+            return interactive(args.image, os.environ.get("BOCHS_DISPLAY") or driver.default_display(),
+                               cpus)
         driver.preflight("term")
-        return headless(args.image)
-    except (driver.BochsError, parse.ParseError) as e:
+        return headless(args.image, cpus)
+    except (driver.BochsError, parse.ParseError, cmdline.BadOption) as e:
         driver.say(str(e))
         return 1
 

@@ -57,7 +57,7 @@ _built = {}
 
 
 def build(**options):
-    """Build the image with these make options (FAULT=, BUG=) into a
+    """Build the image with these make options (FAULT=, BUG=, SMP=) into a
     directory of its own under build/grade/; returns that directory."""
     name = "-".join(f"{k.lower()}-{v}" for k, v in sorted(options.items()) if v) or "default"
     out = GRADE_BUILD / name
@@ -70,6 +70,8 @@ def build(**options):
                 raise RuntimeError("the grader's build directory %s has a blank in it; make "
                                    "cannot build there (BOOTLAB_GRADE_BUILD=)" % out)
             args = [f"B={b}", f"FAULT={options.get('FAULT', '')}", f"BUG={options.get('BUG', '')}"]
+            # Any other option as given (SMP=2: the kernel that starts the APs).
+            args += [f"{k}={v}" for k, v in sorted(options.items()) if k not in ("FAULT", "BUG")]
             made = proc.run(["make", "-s", *args], 120, cwd=ROOT)
             if not made.ok:
                 raise RuntimeError(f"make {' '.join(args)} failed:\n{made.output}")
@@ -97,7 +99,7 @@ def const(*names):
 # ---- The machine ---------------------------------------------------------------
 
 def machine(out):
-    return cmdline.Machine(disk=out / "bootlab.img")
+    return cmdline.Machine(disk=out / "bootlab.img", smp=cmdline.smp_from_env())
 
 
 class Session:

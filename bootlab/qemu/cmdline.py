@@ -14,7 +14,9 @@ once per byte and a monitor command printing more than ~650 lines
 deadlocks both (GDB's one-byte acks fill the socket's buffer while QEMU,
 busy printing, reads nothing). Loopback TCP coalesces those acks.
 """
+import os
 import shlex
+import sys
 from pathlib import Path
 
 from .. import project
@@ -35,8 +37,27 @@ REFUSED = {"-s": "listens for GDB on every interface (bootlab starts the gdbstub
            "-daemonize": "QEMU must stay bootlab's child"}
 
 
+SMP_MAX = 255                   # QEMU's pc machine: at most 255 CPUs
+
+
 class BadOption(ValueError):
     pass
+
+
+def smp_count(text):
+    """make's SMP=N (BOOTLAB_SMP) as a CPU count, None when not given."""
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= SMP_MAX:
+        shown = text if text.isprintable() else repr(text)
+        raise BadOption("SMP=%s: the number of CPUs, 1 to %d" % (shown, SMP_MAX))
+    return int(text)
+
+
+def smp_from_env():
+    """The CPU count make's SMP= asked for (exported as BOOTLAB_SMP), or None:
+    what every run that builds its own Machine passes on (-smp N)."""
+    return smp_count(os.environ.get("BOOTLAB_SMP", ""))
 
 
 def config_args(path=QEMU_ARGS):
@@ -176,3 +197,22 @@ def shell_words(text):
         return shlex.split(text)
     except ValueError as e:
         raise BadOption("QEMU_ARGS: %s" % e) from None
+
+
+def main(argv):
+    """python3 -m bootlab.qemu.cmdline check-smp VALUE: exit status 1, and
+    the one-line reason on stderr, unless VALUE is a CPU count. The build
+    (tools/genconfig.sh) asks before it builds the SMP kernel for SMP=."""
+    if len(argv) != 2 or argv[0] != "check-smp":
+        print("usage: python3 -m bootlab.qemu.cmdline check-smp VALUE", file=sys.stderr)
+        return 2
+    try:
+        smp_count(argv[1])
+    except BadOption as e:
+        print("bootlab: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

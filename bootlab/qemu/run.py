@@ -18,7 +18,12 @@ def main(argv):
         print("usage: python3 -m bootlab.qemu.run IMAGE", file=sys.stderr)
         return 2
     success = (project.const("DEBUG_EXIT_SUCCESS") << 1) | 1
-    argv = cmdline.qemu(cmdline.Machine(disk=argv[0]), debugcon="stdio", debug_exit=True)
+    try:
+        machine = cmdline.Machine(disk=argv[0], smp=cmdline.smp_from_env())  # make's SMP=
+    except cmdline.BadOption as e:
+        print("bootlab: %s" % e)
+        return 1
+    argv = cmdline.qemu(machine, debugcon="stdio", debug_exit=True)
     try:
         status = subprocess.run(argv, stdin=subprocess.DEVNULL, timeout=LIMIT_S).returncode
     except subprocess.TimeoutExpired:

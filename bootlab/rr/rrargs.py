@@ -28,8 +28,9 @@ SNAPSHOT_NAME = "init"
 ICOUNT_SHIFT = 7
 
 
-def qemu_command(mode, logfile, diskdir, debugcon, extra=()):
-    """mode: "record" or "replay"; diskdir holds DISK and SNAPSHOTS."""
+def qemu_command(mode, logfile, diskdir, debugcon, extra=(), smp=None):
+    """mode: "record" or "replay"; diskdir holds DISK and SNAPSHOTS; smp:
+    the CPU count (a replay must use the recording's)."""
     rr = ["-icount", "shift=%d,rr=%s,rrfile=%s,rrsnapshot=%s"
           % (ICOUNT_SHIFT, mode, logfile, SNAPSHOT_NAME),
           "-drive", "file=%s,if=none,id=disk-direct" % (Path(diskdir) / DISK),
@@ -37,4 +38,4 @@ def qemu_command(mode, logfile, diskdir, debugcon, extra=()):
           "-device", "ide-hd,drive=disk-replay",
           "-drive", "file=%s,if=none,id=rr-snapshots" % (Path(diskdir) / SNAPSHOTS),
           "-nic", "none"]
-    return cmdline.qemu(cmdline.Machine(), debugcon=debugcon, extra=rr + list(extra))
+    return cmdline.qemu(cmdline.Machine(smp=smp), debugcon=debugcon, extra=rr + list(extra))

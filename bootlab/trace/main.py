@@ -48,7 +48,10 @@ def positive(text):
 
 
 def run_gdb(build, image, options, records, exec_log):
-    machine = cmdline.Machine(disk=image)
+    try:
+        machine = cmdline.Machine(disk=image, smp=cmdline.smp_from_env())
+    except cmdline.BadOption as e:
+        raise TraceError(str(e))
     env = dict(os.environ, BOOTLAB_TRACE_RECORDS=str(records),
                BOOTLAB_TRACE_EXECLOG=str(exec_log), BOOTLAB_TRACE_MAX=str(options.max),
                BOOTLAB_TRACE_BIOS="1" if options.bios else "0")
