@@ -284,7 +284,7 @@ grade: setup-debug all
 	@$(PYTHON) -m bootlab.lab.grade $(if $(EX),--ex '$(EX)')
 
 bench: setup-all all
-	@$(PYTHON) -m bootlab.bench
+	@$(PYTHON) -m bootlab.bench $(if $(BENCH_README),--readme)
 
 setup:
 	tools/setup.sh all

@@ -115,6 +115,10 @@ def xv6_session():
 
 def probe(function, machine=None, symbols=True, extension=True, args=""):
     """Run bootlab.gdbext.benchprobe.FUNCTION(args) in GDB; {name: value}."""
+    return probe_with(project.elf_paths() if symbols else (), function, machine, extension, args)
+
+
+def probe_with(symbols, function, machine=None, extension=True, args=""):
     machine = machine or cmdline.Machine(disk=IMAGE)
     with tempfile.TemporaryDirectory() as tmp:
         with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), Path(tmp, "q.log")) as q:
@@ -127,8 +131,7 @@ def probe(function, machine=None, symbols=True, extension=True, args=""):
                              "tbreak kmain", "continue",
                              "python import bootlab.gdbext.benchprobe as b; b.%s(%s)"
                              % (function, args)]
-            argv = cmdline.gdb(setup=extension, batch=True,
-                               symbols=project.elf_paths() if symbols else (), commands=commands)
+            argv = cmdline.gdb(setup=extension, batch=True, symbols=symbols, commands=commands)
             r = session.batch_gdb(q, argv, LIMIT_S, cwd=ROOT)
     found = dict(re.findall(r"^BENCH (\S+) (\S+)$", r.output, re.M))
     if not found:
@@ -204,6 +207,9 @@ def rows(runs):
     # bl maps against QEMU's own info mem, on a 4 GiB map of 4 KiB pages.
     out += maps_rows()
 
+    # Several CPUs: boot time by CPU count, and bl cpus on 8 of them.
+    out += smp_rows(runs)
+
     # The rest of the lab, each against its own goal.
     out += trace_rows(statistics.median(floors))
     out += absolute_rows(runs)
@@ -218,6 +224,38 @@ def maps_rows():
     ours, theirs = float(m["maps_s"]), float(m["info_mem_s"])
     return [Row("bl maps / monitor info mem, 4 GiB of 4 KiB pages (2048 tables)",
                 "%.3f s" % ours, "%.3f s" % theirs, ours / theirs, "<= 1.0", ours <= theirs)]
+
+
+SMP_COUNTS = (1, 2, 4, 8)
+
+
+def smp_rows(runs):
+    """The SMP kernel (make SMP=N: the same image for every N) booted
+    headless to debug_exit with 1, 2, 4 and 8 CPUs, each against the
+    default one-CPU kernel; then bl cpus with 8 CPUs at debug_exit (every AP
+    started and parked) against the monitor read it is made of."""
+    success = (project.const("DEBUG_EXIT_SUCCESS") << 1) | 1
+    with tempfile.TemporaryDirectory(prefix="bootlab-bench-smp-") as tmp:
+        timed(["make", "-s", "B=%s" % tmp, "SMP=%d" % SMP_COUNTS[-1]], check=lambda r: r.ok)
+        smp_image = Path(tmp, "bootlab.img")
+
+        def boot(image, n=None):
+            argv = cmdline.qemu(cmdline.Machine(disk=image, smp=n), debug_exit=True)
+            return lambda: timed(argv, check=lambda r: r.status == success)[0]
+        out = []
+        for n in SMP_COUNTS:
+            ours, floor, r = pair(boot(smp_image, n), boot(IMAGE), runs)
+            out.append(Row("boot to debug_exit, SMP kernel with %d CPU%s / the one-CPU kernel"
+                           % (n, "s" if n > 1 else ""), "%.3f s" % ours, "%.3f s" % floor, r,
+                           "", None))
+        symbols = [Path(tmp, name) for name in ("boot16.elf", "boot32.elf", "kernel.elf")]
+        machine = cmdline.Machine(disk=smp_image, smp=SMP_COUNTS[-1])
+        m = probe_with(symbols, "cpus_vs_monitor", machine, args='"debug_exit"')
+    ours, theirs = float(m["cpus_s"]), float(m["info_registers_a_s"])
+    out.append(Row("bl cpus, 8 CPUs / its one monitor read (info registers -a)",
+                   "%.2f ms" % (ours * 1000), "%.2f ms" % (theirs * 1000), ours / theirs,
+                   "<= 1.5", ours / theirs <= 1.5))
+    return out
 
 
 def trace_rows(floor_rate):

@@ -81,3 +81,18 @@ def maps_vs_info_mem(label_address):
             times.append(time.perf_counter() - t0)
         say("%s_s" % name, "%.4f" % min(times))
         say("%s_lines" % name, len(text.splitlines()))
+
+
+def cpus_vs_monitor(label):
+    """bl cpus and `monitor info registers -a` (the one monitor read it
+    makes), each timed, at the same stop with every CPU started."""
+    run_to(label)
+    gdb.execute("set bootlab context off", to_string=True)
+    for name, command in (("cpus", "bl cpus"), ("info_registers_a", "monitor info registers -a")):
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            text = gdb.execute(command, to_string=True)
+            times.append(time.perf_counter() - t0)
+        say("%s_s" % name, "%.5f" % statistics.median(times))
+        say("%s_lines" % name, len(text.splitlines()))
