@@ -8,6 +8,7 @@
   tour       the scripted tour of the boot path (make tour)
   record     record one boot under QEMU's record/replay (make record)
   debug-rr   the recording replayed under GDB, stopped at 0x7c00 (make debug-rr)
+  vmlinux    the ELF inside a bzImage KERNEL=, written under the build directory
 
 Make passes its options in the environment (exported make variables,
 verbatim: no shell quoting to get wrong): BOOTLAB_BUILD (B=), BOOTLAB_IMAGE,
@@ -130,9 +131,9 @@ def banner(what):
     if m:
         print("bootlab: %s with %s" % (what, " ".join(m)), file=sys.stderr)
     if env("KERNEL"):
-        hint = aslr_hint(env("KERNEL"), env("APPEND"))
-        if hint:
-            print("bootlab: " + hint, file=sys.stderr)
+        for hint in (aslr_hint(env("KERNEL"), env("APPEND")), vmlinux_hint(env("KERNEL"))):
+            if hint:
+                print("bootlab: " + hint, file=sys.stderr)
 
 
 def aslr_hint(kernel, append):
@@ -149,6 +150,47 @@ def aslr_hint(kernel, append):
         return ""
     return ("a Linux kernel moves its code to a random address at boot (KASLR), so "
             "breakpoints at its link addresses will not hit: add APPEND=nokaslr")
+
+
+def is_bzimage(kernel):
+    try:
+        data, _ = check.read("KERNEL", kernel, 0x300)
+    except check.Bad:
+        return False
+    from .own import kernelfmt
+    return data[kernelfmt.LINUX_MAGIC_OFF:kernelfmt.LINUX_MAGIC_OFF + 4] == kernelfmt.LINUX_MAGIC
+
+
+def vmlinux_hint(kernel):
+    """A bzImage carries its kernel as a compressed ELF: say how to get it
+    for GDB, unless SYMS= already gives symbols."""
+    if env("SYMS") or not is_bzimage(kernel):
+        return ""
+    from .own import bzimage
+    out = bzimage.default_output(kernel, build_dir())
+    if out.exists() and out.stat().st_mtime >= os.stat(kernel).st_mtime:
+        return "its kernel ELF is extracted already: add SYMS=%s" % quote_make(str(out))
+    return ("its kernel ELF (sections, entry point; symbols if it has any): make vmlinux "
+            "KERNEL=%s, then add SYMS=%s" % (quote_make(kernel), quote_make(str(out))))
+
+
+def vmlinux():
+    """make vmlinux KERNEL=bzImage: its embedded ELF under the build directory."""
+    _, kernel, _ = own()
+    if not kernel:
+        raise check.Bad("make vmlinux needs KERNEL=bzImage")
+    check.read("KERNEL", kernel, 0)
+    from .own import bzimage
+    out = bzimage.default_output(kernel, build_dir())
+    try:
+        ex = bzimage.write(kernel, out)
+    except (bzimage.BzImageError, OSError) as e:
+        raise check.Bad("KERNEL=%s: %s" % (check.shown(kernel), e))
+    for line in ex.notes(kernel):
+        print("bootlab: %s" % line)
+    print("bootlab: wrote %s; load it with: make debug KERNEL=%s SYMS=%s"
+          % (out, quote_make(kernel), quote_make(str(out))))
+    return 0
 
 
 # ---- the commands ---------------------------------------------------------------
@@ -273,7 +315,7 @@ def debug_rr():
 
 
 COMMANDS = {"debug": debug, "qemu-gdb": qemu_gdb, "gdb": gdb_only, "run": run,
-            "record": record, "debug-rr": debug_rr}
+            "record": record, "debug-rr": debug_rr, "vmlinux": vmlinux}
 
 
 def main(argv):
