@@ -96,10 +96,14 @@ def stop_address():
 
 
 def symbol_files():
+    image, kernel, syms = own()
+    return symbol_files_for(image, kernel, syms, build_dir())
+
+
+def symbol_files_for(image, kernel, syms, build):
     """The lab's three ELF files (unless IMAGE=/KERNEL=), then SYMS= or an
     ELF kernel's own symbols."""
-    image, kernel, syms = own()
-    files = [] if (image or kernel) else [str(p) for p in project.elf_paths(build_dir())]
+    files = [] if (image or kernel) else [str(p) for p in project.elf_paths(build)]
     if syms:
         files += syms.split()
     elif kernel and check.is_elf(kernel):
@@ -226,7 +230,8 @@ def debug():
 def qemu_gdb():
     m, b, display = prepare("make qemu-gdb", "curses")
     p = port()
-    qemu = start_qemu(m, b, display, port=p, stdin=None, new_session=False)
+    qemu = start_qemu(m, b, display, port=p, stdin=None, new_session=False,
+                      terminal=display == "curses")
     options = "".join(" %s=%s" % (k, quote_make(env(k))) for k in ("IMAGE", "KERNEL", "SYMS")
                       if env(k))
     if p != default_port() or env("PORT"):

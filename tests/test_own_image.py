@@ -196,7 +196,7 @@ def _bad_inputs(g, tmp):
                          "is not an ELF file"),
         "two-terminal": ("qemu-gdb", [f"KERNEL={g['multiboot64.elf']}"], "a 64-bit ELF"),
         "tour": ("tour", [f"IMAGE={g['bootsector.img']}"],
-                 "bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record or debug-rr only"),
+                 "bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record, debug-rr or vmlinux only"),
     }
 
 
