@@ -62,10 +62,11 @@ def own():
     return env("IMAGE"), env("KERNEL"), env("SYMS")
 
 
-def machine(paused_disk=True):
-    """The Machine this run boots, from make's options; Bad for bad ones."""
-    image, kernel, _ = own()
-    b = build_dir()
+def machine_options():
+    """{cpu, mem, smp, extra} from make's CPU= MEM= SMP= QEMU_ARGS=, checked
+    (Bad for bad ones): the shape of the PC, whatever boots in it. Every
+    target that starts QEMU takes them (run, debug, qemu-gdb, trace, record
+    and debug-rr through the recording)."""
     cpu, mem, smp = env("CPU"), env("MEM"), env("SMP")
     if cpu and not CPU_RE.match(cpu):
         raise check.Bad("CPU=%s: give a QEMU CPU model, e.g. max or qemu64,+la57 "
@@ -74,20 +75,28 @@ def machine(paused_disk=True):
         raise check.Bad("MEM=%s: give a size QEMU's -m takes, e.g. 256M or 2G" % check.shown(mem))
     if smp and (not smp.isdigit() or not 1 <= int(smp) <= SMP_MAX):
         raise check.Bad("SMP=%s: the number of CPUs, 1 to %d" % (check.shown(smp), SMP_MAX))
+    try:
+        extra = cmdline.check_extra(cmdline.shell_words(env("QEMU_ARGS")))
+    except cmdline.BadOption as e:
+        raise check.Bad(str(e))
+    return {"cpu": cpu or None, "mem": mem or None, "smp": int(smp) if smp else None,
+            "extra": extra}
+
+
+def machine(paused_disk=True):
+    """The Machine this run boots, from make's options; Bad for bad ones."""
+    image, kernel, _ = own()
+    b = build_dir()
+    shape = machine_options()
     append, initrd = env("APPEND"), env("INITRD")
     if (append or initrd) and not kernel:
         raise check.Bad("APPEND= and INITRD= go with KERNEL= (QEMU passes them to a kernel "
                         "it loads itself)")
     if initrd:
         check.read("INITRD", initrd, 1)
-    try:
-        extra = cmdline.check_extra(cmdline.shell_words(env("QEMU_ARGS")))
-    except cmdline.BadOption as e:
-        raise check.Bad(str(e))
     disk = None if kernel else (image or b / "bootlab.img")
-    return cmdline.Machine(disk=disk, kernel=kernel or None, cpu=cpu or None, mem=mem or None,
-                           smp=int(smp) if smp else None, append=append or None,
-                           initrd=initrd or None, extra=extra)
+    return cmdline.Machine(disk=disk, kernel=kernel or None, append=append or None,
+                           initrd=initrd or None, **shape)
 
 
 def stop_address():
@@ -291,10 +300,12 @@ def record(if_stale=False):
         seconds = float(seconds)
     except ValueError:
         raise check.Bad("RR_SECONDS=%s: a number of seconds" % check.shown(seconds))
-    if if_stale and rr_record.is_current(disk, rr_dir()):
+    shape = machine_options()
+    if if_stale and rr_record.is_current(disk, rr_dir(), shape):
         return 0
+    banner("make record")
     try:
-        meta = rr_record.record(disk, rr_dir(), seconds)
+        meta = rr_record.record(disk, rr_dir(), seconds, shape)
     except (rr_record.RecordError, OSError) as e:
         raise check.Bad("recording failed: %s" % e)
     print("bootlab: recorded %s: %d instructions in %.1f s, ended: %s -> %s"
