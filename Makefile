@@ -205,6 +205,7 @@ export BOOTLAB_SMP       := $(call from_cmdline,SMP)
 export BOOTLAB_QEMU_ARGS := $(call from_cmdline,QEMU_ARGS)
 export BOOTLAB_TUI       := $(TUI)
 export BOOTLAB_PORT      := $(GDBPORT)
+export BOOTLAB_STOP      := $(call from_cmdline,STOP)
 BOOTLAB := $(PYTHON) -m bootlab.cli
 
 # ---- Running ---------------------------------------------------------------------
@@ -283,12 +284,12 @@ help::
 	@echo '  all (default)  build $(IMG), per-mode .elf/.sym/.lst under $(B)/'
 	@echo '  run            boot in QEMU (window with $$DISPLAY, else curses in this terminal)'
 	@echo '  run-headless   boot in QEMU without a screen, debug console on stdout'
-	@echo '  run-bochs      boot in Bochs'
+	@echo '  run-bochs      boot in Bochs without a screen: debug console and VGA text'
 	@echo '  debug          QEMU paused at 0x7c00 with GDB attached (real-mode symbols, 16-bit disassembly)'
 	@echo '  qemu-gdb, gdb  the same in two terminals'
-	@echo '  walk           scripted GDB tour of every transition -> $(B)/walk.txt'
+	@echo '  tour           scripted GDB tour of every transition -> $(B)/tour.txt'
 	@echo '  debug-bochs    Bochs debugger stopped at 0x7c00 with symbols'
-	@echo '  walk-bochs     scripted Bochs tour -> $(B)/walk-bochs.txt'
+	@echo '  tour-bochs     scripted Bochs tour -> $(B)/tour-bochs.txt'
 	@echo '  crosscheck     QEMU/GDB and Bochs agree at every milestone'
 	@echo '  check          build and run all tests (pytest)'
 	@echo '  grade          grade the lab exercises (lab/answers.txt); EX=N for one'
@@ -307,6 +308,8 @@ help::
 	@echo '  KERNEL=file           the same with a kernel for qemu -kernel (Multiboot ELF32'
 	@echo '                        or a.out kludge, Linux bzImage, PVH ELF): stops at its entry'
 	@echo '  SYMS="a.elf b.elf@0x7c00"  symbol files for GDB; FILE@OFFSET moves the addresses'
+	@echo '  STOP=reset            debug, gdb, debug-rr: stop at the reset vector (F000:FFF0),'
+	@echo '                        before the BIOS runs, instead of at 0x7c00'
 	@echo '  make vmlinux KERNEL=bzImage  its embedded kernel ELF -> $(B)/vmlinux-NAME.elf (for SYMS=)'
 	@echo '  TUI=1                 debug, gdb, debug-rr: open in the TUI, layout bootlab'
 	@echo '                        (source, CPU state, VGA screen; README "A TUI layout")'
@@ -318,6 +321,7 @@ help::
 # with a `help::` rule of its own (after the one above).
 include mk/rr.mk
 include mk/trace.mk
+include mk/lab.mk
 include tools/toolchain/toolchain.mk
 include tools/fresh.mk
 

@@ -14,7 +14,8 @@ Make passes its options in the environment (exported make variables,
 verbatim: no shell quoting to get wrong): BOOTLAB_BUILD (B=), BOOTLAB_IMAGE,
 BOOTLAB_KERNEL, BOOTLAB_SYMS, BOOTLAB_APPEND, BOOTLAB_INITRD, BOOTLAB_CPU,
 BOOTLAB_MEM, BOOTLAB_SMP, BOOTLAB_QEMU_ARGS, BOOTLAB_TUI, BOOTLAB_PORT
-(GDBPORT=). Every problem is one line and exit status 1 (2 for usage).
+(GDBPORT=), BOOTLAB_STOP (STOP=reset: stay at the reset vector). Every
+problem is one line and exit status 1 (2 for usage).
 """
 import os
 import re
@@ -126,10 +127,30 @@ def screen(default):
     return None if "-display" in words or "-nographic" in words else default
 
 
+# STOP=reset: GDB attaches while QEMU is still paused at the reset vector
+# (-S); without STOP=, GDB runs the BIOS up to the boot sector (or entry).
+STOPS = ("reset",)
+RESET_HINT = ("bootlab: stopped at the reset vector, before the BIOS has run (STOP=reset); "
+              "`thbreak *0x7c00` and `continue` go on to the boot sector")
+
+
+def stop_choice():
+    """'' (the usual stop at 0x7c00 or the kernel's entry) or 'reset'."""
+    stop = env("STOP")
+    if stop and stop not in STOPS:
+        raise check.Bad("STOP=%s: make debug knows STOP=reset (the reset vector, F000:FFF0); "
+                        "without STOP= it stops at the boot sector" % stop)
+    return stop
+
+
 def gdb_argv(target, stop):
     b = build_dir()
     commands = ["set history filename %s" % cmdline.gdb_quote(str(b / ".gdb_history")),
-                "set history save on", target, "thbreak *0x%x" % stop, "continue"]
+                "set history save on", target]
+    if stop_choice() == "reset":
+        commands.append("echo %s\\n" % RESET_HINT)
+    else:
+        commands += ["thbreak *0x%x" % stop, "continue"]
     if env("TUI"):
         commands.append("layout bootlab")
     return cmdline.gdb(symbols=symbol_files(), commands=commands)
@@ -212,6 +233,7 @@ def prepare(what, headless_display):
     """Check make's options, then (the Machine, build dir, QEMU's display):
     a window with $DISPLAY, else headless_display, unless QEMU_ARGS chose."""
     check.stop_address(*own())
+    stop_choice()
     m = machine()
     b = build_dir()
     b.mkdir(parents=True, exist_ok=True)

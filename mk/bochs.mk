@@ -27,8 +27,3 @@ tour-bochs: $(BOCHS_DEPS)
 crosscheck: $(BOCHS_DEPS) setup-debug
 	@timeout -s KILL 180 $(PYTHON) -m bootlab.bochs.crosscheck
 
-help::
-	@echo '  run-bochs      boot in Bochs without a screen: debug console and VGA text'
-	@echo '  debug-bochs    Bochs debugger stopped at 0x7c00 with symbols'
-	@echo '  tour-bochs     scripted Bochs tour -> $(B)/tour-bochs.txt'
-	@echo '  crosscheck     QEMU/GDB and Bochs agree at every milestone'

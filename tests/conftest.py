@@ -2,6 +2,7 @@
 GDB. Every wait has a timeout, and every emulator a test starts is checked to
 be gone when the test ends."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,6 +78,24 @@ def committed_tree(relpath, into):
         (into / name).write_text(committed(f"{relpath}/{name}"))
         paths.append(into / name)
     return paths
+
+
+def copy_checkout(into):
+    """A copy of this checkout's working tree (the files git lists, tracked
+    or new, as they are now) at `into`, made a git repository of its own
+    whose HEAD holds them: a learner's clone, to change freely."""
+    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, check=True, capture_output=True, timeout=30).stdout
+    into.mkdir(parents=True, exist_ok=True)
+    for name in sorted(set(names.decode().split("\0")) - {""}):
+        source = ROOT / name
+        if source.is_file():        # a file deleted in the working tree is left out
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    git = ["git", "-c", "user.name=bootlab test", "-c", "user.email=test@bootlab.invalid"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "as shipped"]):
+        subprocess.run(git + args, cwd=into, check=True, capture_output=True, timeout=60)
+    return into
 
 
 def make(*args, cwd=ROOT, check=True, timeout=120):

@@ -44,9 +44,61 @@ def test_make_debug_stops_at_7c00_on_the_source_line(session):
     assert re.search(r'Line \d+ of "boot/boot\.asm" starts at address 0x7c00 <boot_start>', session)
 
 
+def test_readme_shows_the_stop_at_7c00_as_it_is(session):
+    """README.md's quick start shows make debug's first stop, line for line."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("In `make debug` you are at a GDB prompt")[1].split("```")[1]
+    lines = [l for l in block.strip("\n").splitlines() if l != "(gdb)"]
+    start = session.index(lines[0])
+    assert session[start:].splitlines()[:len(lines)] == lines, session[start:]
+
+
 def test_bios_handoff_registers(session):
     assert re.search(r"^cs\s+0x0\s+0$", session, re.M)
     assert re.search(r"^dl\s+0x80\s+-128$", session, re.M), "DL = first hard disk"
+
+
+def run_debug(commands, *options):
+    proc = run_make("debug", "\n".join(commands + ["quit"]) + "\n", *options)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return re.sub(r"^(\(gdb\) )+", "", proc.stdout, flags=re.M)
+
+
+def test_break_kmain_at_7c00_shows_the_argument_and_memory_shows_memory(image):
+    """At 0x7c00 the kernel is not loaded yet: `break kmain` still lands
+    after the prologue (GDB reads the code from the ELF file while the
+    break command runs) and the stop shows the true argument; a memory read
+    at the kernel's address, before and after `break`, shows zeros."""
+    out = run_debug(["x/4xb 0x10000", "break kmain", "x/4xb 0x10000",
+                     "show trust-readonly-sections", "continue", "info registers rdi",
+                     "x/4xb 0x10000"])
+    zeros = "0x10000 <lm_entry>:\t0x00\t0x00\t0x00\t0x00"
+    assert out.count(zeros) == 2, out
+    assert "Breakpoint 2 at 0x10776: file kernel/kmain.c, line 69." in out, out
+    # bootlab turned it on for the break command only.
+    assert "Mode for reading from readonly sections is off." in out, out
+    assert "Breakpoint 2, kmain (info=0x4000) at kernel/kmain.c:69" in out, out
+    assert re.search(r"^rdi\s+0x4000\s", out, re.M), out
+    # Loaded now: the same read shows the kernel's first bytes.
+    assert "0x10000 <lm_entry>:\t0x66\t0x87\t0xdb\t0x66" in out, out
+
+
+def test_stop_reset_gives_the_prompt_at_the_reset_vector(image):
+    out = run_debug(["info registers cs rip", "bl seg", "x/2xb 0x7c00 + 510"], "STOP=reset")
+    assert "Temporary breakpoint 1" not in out
+    assert "bootlab: stopped at the reset vector, before the BIOS has run (STOP=reset)" in out
+    assert "-- bootlab: real, paging off -- f000:fff0 (linear 0xfffffff0)" in out, out
+    assert re.search(r"^cs\s+0xf000\s", out, re.M) and re.search(r"^rip\s+0xfff0\s", out, re.M)
+    assert re.search(r"^CS\s+f000\s+00000000ffff0000\s", out, re.M), out
+    # Before the BIOS: no boot sector at 0x7c00 yet.
+    assert "0x7dfe:\t0x00\t0x00" in out, out
+
+
+def test_stop_takes_only_reset(image):
+    proc = run_make("debug", "", "STOP=kmain")
+    assert proc.returncode != 0
+    assert "bootlab: STOP=kmain: make debug knows STOP=reset" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_disassembly_at_7c00_is_16_bit_like_objdump(session):

@@ -1,9 +1,10 @@
-"""Every transcript in the lab's texts (lab/NN-*.md) matches what the tools
-print today, with only the marked parts (`...`, `<VAR>`) allowed to differ;
-and the lab has the exercises and bug hunts its README lists."""
+"""Every transcript in the lab's texts (lab/NN-*.md) and the README matches
+what the tools print today, typed as a learner types it (one fresh session
+where the text says so, `same session` blocks on in it), with only the
+marked parts (`...`, `<VAR>`) allowed to differ; and the lab has the
+exercises and bug hunts its README lists."""
 import concurrent.futures
 import re
-import sys
 
 import pytest
 
@@ -12,18 +13,16 @@ from conftest import ROOT, committed_tree
 from bootlab.lab import transcript
 
 TEXTS = sorted((ROOT / "lab").glob("[0-9][0-9]-*.md"))
-BLOCKS = [b for path in TEXTS for b in transcript.blocks(path)]
+# The exercises' transcripts, and the README's sessions (make debug, make debug-rr).
+BLOCKS = [b for path in TEXTS + [ROOT / "README.md"] for b in transcript.blocks(path)]
 
 
 @pytest.fixture(scope="module")
 def printed(image, tmp_path_factory):
-    """Run every block once, a few at a time (each is its own QEMU/GDB or
-    shell session; variants build into directories of their own)."""
-    tmp = tmp_path_factory.mktemp("transcripts")
-    transcript.prepare(BLOCKS, tmp)
-    with concurrent.futures.ThreadPoolExecutor(3) as pool:
-        return dict(zip(map(str, BLOCKS), pool.map(
-            lambda b: transcript.run(b, transcript.build_dir_for(b, tmp)), BLOCKS)))
+    """Run every block as a learner does: one fresh make debug (or shell)
+    per session, the `same session` blocks typed on in it; a few sessions
+    at a time (variants build into directories of their own)."""
+    return transcript.run_all(BLOCKS, tmp_path_factory.mktemp("transcripts"))
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=str)
@@ -31,6 +30,15 @@ def test_transcript_is_current(block, printed):
     actual = printed[str(block)]
     assert transcript.matches(block.text, actual), \
         f"{block}: rerun and update the text\n{transcript.diff(block.text, actual)}"
+
+
+def test_texts_say_where_each_session_starts():
+    """A learner starts a fresh make debug where the text says so, and
+    only there: before a fresh block the prose names its make command,
+    before a `same session` block it says "same session"."""
+    problems = [b.lead_problem() for b in BLOCKS if b.lead_problem()]
+    transcript.sessions(BLOCKS)     # a `same session` block follows a GDB block
+    assert not problems, "\n".join(problems)
 
 
 def test_lab_shape():
@@ -67,6 +75,7 @@ def test_lab_shape():
 EXEMPT = {
     "ex02.stack_top": "0x7c00 is where the BIOS loads the boot sector, named by every text",
     "ex07.q_physical": "identity mapping: it equals the question's own address",
+    "ex06.bits_without_d": "a code size in bits (16): 0x10 is also CR0.ET, in every CR0 line",
 }
 
 

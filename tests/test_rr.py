@@ -194,7 +194,8 @@ def test_readme_transcript_is_todays_output(image):
     """The README's debug-rr session, typed again today."""
     from bootlab.lab import transcript
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- transcript: rr -->\n```\n(.*?)^```$", text, re.M | re.S).group(1)
+    block = re.search(r"<!-- transcript: make debug-rr -->\n```\n(.*?)^```$", text,
+                      re.M | re.S).group(1)
     commands = [l[len("(gdb) "):] for l in block.splitlines() if l.startswith("(gdb) ")]
     _, out = debug_rr(commands)
     chunks = out.split("(gdb) ")[1:]

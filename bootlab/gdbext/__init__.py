@@ -9,6 +9,7 @@ Modules, one topic each:
   snapshot   the selected CPU's state at this stop, invalidated in one place
   command    the `bl` prefix, settings prefix, command base class
   mode       bl mode, mode-change messages, bl next-mode, bl until
+  cpus       bl cpus: every CPU at a glance
   stepping   raw single-stepping loops (rawstep.py: the `s`/`g` packets)
   disasm     the disassembler in the CPU's current mode
   regs       bl cr, bl regs;  segments  bl seg;  tables  bl gdt, bl idt
@@ -22,7 +23,7 @@ Modules, one topic each:
 """
 import gdb
 
-from . import command, context, disasm, mode, paging, phys, regs, replay, segments
+from . import command, context, cpus, disasm, mode, paging, phys, regs, replay, segments
 from . import snapshot, stepping, stops, tables, target, tui, vga
 from . import physmap, systables
 
@@ -87,7 +88,7 @@ def load():
     for cls in (mode.ModeCommand, mode.NextModeCommand, mode.UntilCommand, regs.CrCommand,
                 regs.RegsCommand, segments.SegCommand, tables.GdtCommand, tables.IdtCommand,
                 paging.WalkCommand, paging.MapsCommand, phys.PhysCommand,
-                vga.VgaCommand, context.ContextCommand, replay.ReplayCommand,
+                vga.VgaCommand, context.ContextCommand, replay.ReplayCommand, cpus.CpusCommand,
                 systables.TssCommand, systables.LdtCommand, systables.MsrCommand,
                 systables.ApicCommand, physmap.WhereCommand, physmap.PbreakCommand):
         cls()

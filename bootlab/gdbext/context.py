@@ -13,7 +13,7 @@ import gdb
 from ..x86 import addressing, decode
 from ..x86.controlregs import CONTROL_REGS, changes
 from ..x86.sdm import X86_MAX_INSN
-from . import snapshot
+from . import snapshot, target
 from .command import BlCommand, BlParameter
 
 CONTEXT_LINES_MAX = 64
@@ -90,7 +90,9 @@ def render():
     snap = snapshot.current()
     st = snap.state
     m = st.mode
-    lines = ["-- bootlab: %s, paging %s -- %s" % (m.name, m.paging, st.format_pc())]
+    halted = " (in HLT: a stepi waits for an interrupt)" if snap.monitor.halted else ""
+    who = "CPU %d, " % snap.cpu if target.cpu_count() > 1 else ""
+    lines = ["-- bootlab: %s%s, paging %s -- %s%s" % (who, m.name, m.paging, st.format_pc(), halted)]
     for name, section in (("code", lambda: _code(st)), ("changes", lambda: _changes(snap))):
         try:
             lines += section()

@@ -2,10 +2,12 @@
 mapping), of the selected CPU, by the core's walker (bootlab.x86.paging)
 over physical memory.
 
-Physical reads for `bl maps` come in 1 MiB chunks through QEMU's monitor
-(`pmemsave` to a private temporary file: one round trip per chunk instead of
-one per 2 KiB packet), falling back to gdbstub reads where that fails.
+`bl maps` reads each level's tables at once through QEMU's monitor
+(`pmemsave` of the spans that hold them, to a private temporary file: one
+round trip per span instead of one per 2 KiB packet), falling back to
+gdbstub reads where that fails.
 """
+import bisect
 import os
 import tempfile
 
@@ -16,7 +18,8 @@ from ..x86.paging import Scheme, coalesce, entry_flags, rights_text, size_text
 from . import phys, snapshot, target
 from .command import BlCommand
 
-CHUNK = 1 << 20
+MERGE_GAP = 128 << 10   # bytes: spans closer than this are saved in one pmemsave
+SAVE_MAX = 16 << 20     # bytes saved by one pmemsave at most (bounded memory)
 MAPS_MAX_TABLES_DEFAULT = paging.DEFAULT_MAX_TABLES
 
 
@@ -29,17 +32,20 @@ def scheme(snap=None, cr3=None):
         raise gdb.GdbError("bootlab: %s" % e)
 
 
-class ChunkReader:
-    """read(phys, n) from 1 MiB chunks saved by QEMU's monitor (pmemsave)
-    into a private temporary directory; gdbstub reads when that fails."""
+class SpanReader:
+    """Reads many physical spans with few monitor round trips: spans closer
+    than MERGE_GAP are saved together by QEMU's monitor (`pmemsave` into a
+    private temporary directory), a round trip costing about as much as
+    saving MERGE_GAP more bytes. gdbstub reads where the monitor fails."""
 
     def __init__(self):
-        self.chunks = {}
         self.dir = None
         self.monitor_ok = True
 
     def __enter__(self):
-        self.dir = tempfile.mkdtemp(prefix="bootlab-maps-")
+        # /dev/shm when there is one: the saved memory never needs a disk.
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.dir = tempfile.mkdtemp(prefix="bootlab-maps-", dir=shm)
         return self
 
     def __exit__(self, *exc):
@@ -47,29 +53,36 @@ class ChunkReader:
             os.unlink(os.path.join(self.dir, name))
         os.rmdir(self.dir)
 
-    def chunk(self, base):
-        if base not in self.chunks:
+    def save(self, addr, n):
+        """n bytes of physical memory at addr, or None when the monitor cannot."""
+        if not self.monitor_ok:
+            return None
+        path = os.path.join(self.dir, "%x" % addr)
+        try:
+            target.monitor('pmemsave 0x%x %d "%s"' % (addr, n, path))
+            with open(path, "rb") as f:
+                data = f.read()
+            os.unlink(path)
+        except (gdb.GdbError, OSError):
             data = None
-            if self.monitor_ok:
-                path = os.path.join(self.dir, "%x" % base)
-                try:
-                    target.monitor('pmemsave 0x%x %d "%s"' % (base, CHUNK, path))
-                    with open(path, "rb") as f:
-                        data = f.read()
-                    os.unlink(path)
-                except (gdb.GdbError, OSError):
-                    data = None
-                if data is None or len(data) != CHUNK:
-                    self.monitor_ok, data = False, None
-            self.chunks[base] = data
-        return self.chunks[base]
+        if data is None or len(data) != n:
+            self.monitor_ok, data = False, None
+        return data
+
+    def read_many(self, spans):
+        merged = paging.merge_spans(spans, MERGE_GAP, SAVE_MAX)
+        saved = {start: self.save(start, end - start) for start, end in merged}
+        starts = [start for start, _ in merged]
+        out = []
+        for addr, n in spans:
+            start = starts[bisect.bisect_right(starts, addr) - 1]
+            data = saved[start]
+            out.append(phys.read(addr, n) if data is None
+                       else data[addr - start:addr - start + n])
+        return out
 
     def __call__(self, addr, n):
-        base = addr & ~(CHUNK - 1)
-        data = self.chunk(base)
-        if data is None or addr + n > base + CHUNK:
-            return phys.read(addr, n)
-        return data[addr - base:addr - base + n]
+        return self.read_many([(addr, n)])[0]
 
 
 def walk(vaddr, cr3=None):
@@ -116,9 +129,10 @@ CR3=VALUE walks another address space's tables (another process's, say)."""
 
 
 def all_mappings(sch, max_tables, within=None):
-    with ChunkReader() as reader:
+    with SpanReader() as reader:
         with phys.physical():
-            return paging.mappings(sch, reader, max_tables=max_tables, within=within)
+            return paging.mappings(sch, reader, max_tables=max_tables, within=within,
+                                   read_many=reader.read_many)
 
 
 RIGHTS = {"w": 0, "u": 1, "x": 2}

@@ -20,7 +20,9 @@ class TargetGone(gdb.GdbError):
 
 
 class Stepper:
-    """Steps the selected CPU and reads registers from `g` replies."""
+    """Steps GDB's selected CPU and reads its registers from `g` replies.
+    The step is `vCont;s:THREAD`: that CPU alone runs one instruction, the
+    others stay stopped; `Hg THREAD` makes `g` read that CPU."""
 
     def __init__(self, names=snapshot.REGS):
         table = gdb.execute("maint print remote-registers", to_string=True)
@@ -30,6 +32,11 @@ class Stepper:
             raise gdb.GdbError("bootlab: the target sends no %s register" % ", ".join(missing))
         self.names = list(names)
         self.empty_steps = 0
+        pid, tid, _ = gdb.selected_thread().ptid
+        thread = "p%x.%x" % (pid, tid)
+        self.step_packet = "vCont;s:" + thread
+        if target.packet("Hg" + thread) != "OK":
+            raise gdb.GdbError("bootlab: the target cannot select CPU %d for registers" % (tid - 1))
 
     def read(self):
         return self.layout.decode(target.packet("g"), self.names)
@@ -40,7 +47,7 @@ class Stepper:
         registers): step again then, STEP_TRIES times at most (a `jmp $`
         really stays where it is)."""
         for _ in range(STEP_TRIES):
-            reply = target.packet("s")
+            reply = target.packet(self.step_packet)
             if not is_stop_reply(reply) or reply[:1] in ("W", "X"):
                 raise TargetGone("bootlab: the target did not stop after a step (%s)" % reply[:40])
             regs = self.read()

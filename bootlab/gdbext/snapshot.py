@@ -44,6 +44,7 @@ class Snapshot:
         self.cpu = cpu
         self._regs = None
         self._monitor = None
+        self._state = None
 
     @property
     def regs(self):
@@ -61,8 +62,10 @@ class Snapshot:
 
     @property
     def state(self):
-        mon = self.monitor
-        return x86cpu.CpuState(self.regs, mon.segs, mon.tables)
+        if self._state is None:
+            mon = self.monitor
+            self._state = x86cpu.CpuState(self.regs, mon.segs, mon.tables)
+        return self._state
 
     @property
     def mode(self):

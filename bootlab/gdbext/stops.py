@@ -30,8 +30,8 @@ from . import snapshot, stepping, target
 _pending = [None]   # (linear address, breakpoint numbers, cs, ip) of the last hit
 HOOKS = {
     "hook-continue": "python import bootlab.gdbext.stops as s; s.step_over()",
-    "hook-stepi": "python import bootlab.gdbext.snapshot as s; s.note_single_step()",
-    "hook-nexti": "python import bootlab.gdbext.snapshot as s; s.note_single_step()",
+    "hook-stepi": "bootlab-note-step",
+    "hook-nexti": "bootlab-note-step",
 }
 # The commands that create a breakpoint from a location (prologue analysis).
 BREAK_COMMANDS = ("break", "tbreak", "hbreak", "thbreak", "until", "advance")
@@ -102,7 +102,23 @@ def step_over():
         print("bootlab: could not step over the breakpoint: %s" % e)
 
 
+class NoteStep(gdb.Command):
+    """Internal to bootlab, run by hook-stepi and hook-nexti: note the
+instruction about to run (a command costs GDB a fraction of a `python ...`
+line, which is compiled anew each time: this runs at every stepi)."""
+
+    def __init__(self):
+        super().__init__("bootlab-note-step", gdb.COMMAND_MAINTENANCE)
+
+    def invoke(self, arg, from_tty):
+        try:
+            snapshot.note_single_step()
+        except Exception:       # never stand between the user and a stepi:
+            snapshot.forget()   # the next stop asks the monitor instead
+
+
 def install_hooks():
+    NoteStep()
     for hook, body in HOOKS.items():
         try:
             existing = gdb.execute("show user " + hook, to_string=True)

@@ -14,6 +14,8 @@ from pathlib import Path
 from .gradelib import (LAB, ROOT, Session, Wrong, build, const, descriptor, exercise,
                       mode_name, monitor_segment, symbols)
 from . import gradelib
+from ..qemu import monitor
+from ..x86 import decode, modes
 
 # A headless run gives the same answer every time: once per process.
 headless = functools.lru_cache(maxsize=None)(gradelib.headless)
@@ -40,7 +42,10 @@ def session(g, out, plan, tag):
 def reached(s, name, where):
     stop = s[name]
     if not stop.get("reached"):
-        raise Wrong(f"the machine did not stop at {where}: {stop.get('stop', '')[-200:]!r}")
+        # Not GDB's stop text: it names the place and values the machine
+        # showed, which may be the very answers.
+        raise Wrong(f"the machine did not stop at {where} (how the session ended is in "
+                    "the grader's notes)")
     return stop
 
 
@@ -112,7 +117,9 @@ def learner_ran(g, s, name):
 def ex01(g):
     out = build()
     boot = const("BOOT_SECTOR_ADDR")
-    s = session(g, out, [["run", "start", "*0x7c00"], ["eval", "dl", "$dl"], ["eval", "sp", "$sp"],
+    # QEMU starts paused at the reset vector: read it before anything runs.
+    s = session(g, out, [["gdb", "reset", "monitor info registers"],
+                         ["run", "start", "*0x7c00"], ["eval", "dl", "$dl"], ["eval", "sp", "$sp"],
                          ["mem", "sig", boot + const("BOOT_CODE_MAX"), 2], ["gdb", "step", "stepi"],
                          ["eval", "ip", "$pc"], ["eval", "cs", "$cs"]], "ex01")
     g.number("ex01.dl", 2, lambda: reached(s, "start", "0x7c00") and s["dl"],
@@ -122,6 +129,15 @@ def ex01(g):
     g.number("ex01.ip_after_jump", 2, lambda: s["ip"],
              "IP after one `stepi` from 0x7c00 (step 4)")
     g.number("ex01.cs_after_jump", 1, lambda: s["cs"], "CS after that `stepi` (step 4)")
+
+    def reset_cs():
+        regs = monitor.parse(s["reset"])
+        return regs.segs["CS"].base, regs.values["EIP"]
+    g.number("ex01.reset_linear", 0, lambda: sum(reset_cs()),
+             "the linear address of the first instruction (challenge: CS.base + IP, "
+             "`make debug STOP=reset`)", optional=True)
+    g.number("ex01.reset_cs_base", 0, lambda: reset_cs()[0],
+             "CS's hidden base at the reset vector (challenge: `bl seg`)", optional=True)
 
 
 # ---- 2. Real-mode addressing and the stack ----------------------------------------
@@ -213,6 +229,23 @@ def ex04(g):
     g.number("ex04.method_after_off", 2, method,
              "boot_info.a20_method (BOOT_INFO_ADDR + BI_A20_METHOD) at a20_enabled in your script's run")
 
+    # The challenge's machine without INT 15h AX=2401h: close the gate as
+    # step 2 does, then skip enable_a20's `int 0x15` and see which method
+    # stage 2 falls back to.
+    at = first_int(out, sym, "enable_a20", const("BIOS_SYSTEM_INT"))
+    c = session(g, out, [["run", "s2", "stage2_start"],
+                         ["gdb", "code", "set {unsigned char[6]}0x600 = "
+                          "{0xe4, 0x92, 0x24, 0xfd, 0xe6, 0x92}"],
+                         ["gdb", "pc", "set $pc = 0x600"], ["gdb", "off", "stepi 3"],
+                         ["gdb", "back", f"set $pc = {sym['stage2_start']:#x}"],
+                         ["run", "int", f"*{at:#x}"], ["gdb", "skip", "set $pc = $pc + 2"],
+                         ["run", "on", "a20_enabled"], ["eval", "method", f"*(unsigned char *){info}"]],
+                "ex04-challenge")
+    g.number("ex04.method_without_bios", 0,
+             lambda: reached(c, "on", "a20_enabled") and c["method"],
+             "boot_info.a20_method when INT 15h AX=2401h does nothing (challenge: which "
+             "branch of enable_a20 runs next)", optional=True)
+
 
 # ---- 5. The GDT ----------------------------------------------------------------------
 
@@ -241,6 +274,9 @@ def ex05(g):
              "bits 52-55 of that descriptor (step 4)")
     g.number("ex05.data32_limit_bytes", 2, lambda: entry(const("SEL_DATA32"))["bytes"],
              "the last valid offset of SEL_DATA32's segment, in bytes, with G applied (step 5)")
+    g.word("ex05.base_in_64bit", 0, lambda: ["fs", "gs"],
+           "a segment register whose base 64-bit mode still adds (challenge: SDM Vol. 3A "
+           "3.4.4, `info registers fs_base`)", optional=True)
 
 
 # ---- 6. CR0.PE and the far jump -------------------------------------------------------
@@ -261,6 +297,22 @@ def ex06(g):
     g.number("ex06.cs_after", 1, lambda: cs("pm")[0], "CS's selector at pm_entry (step 4)")
     g.number("ex06.cs_limit_after", 2, lambda: cs("pm")[2], "CS's hidden limit at pm_entry (step 4)")
     g.number("ex06.cr0_at_pm_entry", 1, lambda: s["cr0"], "CR0 at pm_entry (step 4, `bl cr`)")
+
+    # The challenge: D cleared in the descriptor the far jump loads.
+    flags = f"*(unsigned char *)({symbols(out)['gdt']} + {const('SEL_CODE32')} + 6)"
+    c = session(g, out, [["run", "pe", "pe_set"],
+                         ["gdb", "clear", f"set {flags} = {flags} & ~{const('DESC_DB') >> 16:#x}"],
+                         ["gdb", "jump", "stepi 2"], ["gdb", "info", "monitor info registers"]],
+                "ex06-challenge")
+
+    def bits():
+        reached(c, "pe", "pe_set")
+        regs = monitor.parse(c["info"])
+        v = regs.values
+        return modes.decide(v["CR0"], v["CR4"], v["EFER"], v.get("EFL", 0),
+                            regs.segs["CS"].flags).bits
+    g.number("ex06.bits_without_d", 0, bits, "the code size CS has at pm_entry with D "
+             "cleared (challenge: `bl seg`, `bl mode`)", optional=True)
 
 
 # ---- 7. Page tables ------------------------------------------------------------------
@@ -309,6 +361,23 @@ def ex07(g):
     g.number("ex07.first_unmapped", 2, first_unmapped,
              "the lowest linear address no entry maps (step 8: `bl maps`)")
 
+    # The challenge: the walk of the address FAULT=pf writes to (the panic
+    # screen's CR2), in the FAULT=pf build, at kmain.
+    def missing_level():
+        pf = build(FAULT="pf")
+        cr2 = panic(headless(pf))(r"CR2 \(faulting address\): 0x([0-9a-f]+)")
+        c = session(g, pf, [["run", "k", "kmain"]] + table_steps("f", cr2), "ex07-challenge")
+        reached(c, "k", "kmain")
+        for level, names in (("f4", ["pml4e", "pml4"]), ("f3", ["pdpte", "pdpt"]),
+                             ("f2", ["pde", "pd"])):
+            if not c[level] & 1:
+                return names
+            if level == "f2" and c[level] & 0x80:
+                break
+        return ["pte", "pt", "none"]
+    g.word("ex07.pf_missing_level", 0, missing_level, "the level whose entry is not present "
+           "in the walk of FAULT=pf's address (challenge: `bl walk`)", optional=True)
+
 
 # ---- 8. Long mode ---------------------------------------------------------------------
 
@@ -317,7 +386,8 @@ def ex08(g):
     out = build()
     s = session(g, out, [["run", "lme", "lme_set"], ["gdb", "lme_info", "monitor info registers"],
                          ["run", "pg", "pg_set"], ["gdb", "pg_info", "monitor info registers"],
-                         ["run", "lm", "lm_entry"], ["gdb", "lm_info", "monitor info registers"]],
+                         ["run", "lm", "lm_entry"], ["gdb", "lm_info", "monitor info registers"],
+                         ["mem", "lm_code", "$pc", 64]],
                 "ex08")
 
     def efer(where):
@@ -331,6 +401,17 @@ def ex08(g):
     g.number("ex08.cs_at_lm_entry", 1, lambda: reached(s, "lm", "lm_entry") and
              monitor_segment(s["lm_info"], "CS")[0], "CS at lm_entry (step 4)")
 
+    def rex_byte():
+        """The first byte of lm_entry's `mov rsp, ...`, as memory holds it."""
+        reached(s, "lm", "lm_entry")
+        code = bytes.fromhex(s["lm_code"])
+        for insn in decode.decode(code, const("KERNEL_ADDR"), 64, count=32, syntax="intel"):
+            if insn.mnemonic.startswith("mov") and insn.op_str.startswith("rsp,"):
+                return insn.bytes[0]
+        raise Wrong("no `mov rsp, ...` in lm_entry's first instructions")
+    g.number("ex08.rex_byte", 0, rex_byte, "the first byte of `mov rsp, kernel_stack_top` "
+             "(challenge: `x/11i 0x10000` at pg_set and at lm_entry)", optional=True)
+
 
 # ---- 9. The first C code ----------------------------------------------------------------
 
@@ -339,7 +420,8 @@ def ex09(g):
     out = build()
     sym = symbols(out)
     s = session(g, out, [["run", "k", f"*{sym['kmain']}"], ["eval", "rsp", "$rsp"],
-                         ["eval", "ret", "*(unsigned long long *)$rsp"], ["eval", "rdi", "$rdi"]],
+                         ["eval", "ret", "*(unsigned long long *)$rsp"], ["eval", "rdi", "$rdi"],
+                         ["run", "ci", "console_init"], ["gdb", "bt", "bt"]],
                 "ex09")
     g.number("ex09.stack_top", 1, lambda: sym["kernel_stack_top"],
              "the symbol lm_entry loads into RSP (step 2)")
@@ -348,6 +430,9 @@ def ex09(g):
     g.number("ex09.return_address", 2, lambda: s["ret"],
              "the 8 bytes on top of the stack there (step 3)")
     g.number("ex09.rdi", 2, lambda: s["rdi"], "the register holding kmain's first argument (step 4)")
+    g.number("ex09.bt_frames", 0, lambda: reached(s, "ci", "console_init") and
+             len(re.findall(r"^#\d+", s["bt"], re.M)), "the frames `bt` lists in the first "
+             "function kmain calls (challenge)", optional=True)
 
 
 # ---- 10. VGA text memory -------------------------------------------------------------
@@ -418,6 +503,20 @@ def ex11(g):
         return [m.group(1), "kernel/" + m.group(1)] if m else []
     g.word("ex11.pf_line", 2, where, "FILE:LINE of the faulting instruction "
            "(step 3: `info line *RIP` with the FAULT=pf build's symbols)")
+
+    # The challenge: leave idt_init before it loads the IDT, and go on.
+    c = session(g, out, [["run", "idt", "idt_init"], ["gdb", "ret", "return"], ["cont", "after"],
+                         ["gdb", "status", "monitor info status"]], "ex11-challenge")
+
+    def status():
+        reached(c, "idt", "idt_init")
+        m = re.search(r"paused \((\w+)\)", c["status"])
+        if not m:
+            raise Wrong("the machine did not stop after `return` and `continue` "
+                        "(monitor info status)")
+        return m.group(1)
+    g.word("ex11.status_without_idt", 0, status, "the word in parentheses of `monitor info "
+           "status` after the fault without an IDT (challenge)", optional=True)
 
 
 # ---- 12. QEMU and Bochs ------------------------------------------------------------------

@@ -55,21 +55,32 @@ def main(argv=None):
     LOGS.mkdir(parents=True, exist_ok=True)
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         graded = list(pool.map(lambda n: grade_one(n, answers, args.scripts), numbers))
-    total = full = 0
+    total = full = done = optional = 0
     for number, title, g in graded:
-        got = sum(p for _, p, s, _ in g.results if s == "PASS")
-        out_of = sum(p for _, p, _, _ in g.results)
+        counted = g.counted()
+        got = sum(p for _, p, s, _ in counted if s == "PASS")
+        out_of = sum(p for _, p, _, _ in counted)
         total, full = total + got, full + out_of
         print(f"Exercise {number:2d}: {title} ({got}/{out_of})")
-        for name, points, status, message in g.results:
+        for name, points, status, message in counted:
             print(f"  {status} {name} ({points} pt{'s' if points != 1 else ''})"
                   + (f": {message}" if message else ""))
+        challenges = g.challenges()
+        if challenges:
+            print("  challenge self-checks (optional, not in the score):")
+            for name, _, status, message in challenges:
+                print(f"    {status} {name}" + (f": {message}" if message else ""))
+            done += sum(1 for r in challenges if r[2] == "PASS")
+            optional += len(challenges)
         log = LOGS / f"ex{number:02d}.log"
         if g.logs and got < out_of:
             log.write_text("\n\n".join(g.logs))
-            print(f"  (the grader's notes are kept in {log.relative_to(ROOT)})")
+            shown = log.relative_to(ROOT) if ROOT in log.parents else log
+            print(f"  (the grader's notes are kept in {shown})")
         elif log.exists():
             log.unlink()
+    if optional:
+        print(f"Challenges: {done} of {optional} self-checks match (optional, not in the score)")
     print(f"Score: {total}/{full}  ({time.monotonic() - start:.1f} s)")
     return 0 if total == full else 1
 

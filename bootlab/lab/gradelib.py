@@ -9,6 +9,8 @@ QEMU/GDB session per exercise at most. For the exercises where you write a GDB s
 
 Numbers may be written in decimal or with 0x; names are compared without
 regard to case. A wrong answer says what was to be found and where to look.
+A challenge's self-checks are optional checks (optional=True): worth no
+points, reported apart, SKIP when unanswered.
 The grader builds its own copies of the image under build/grade/ (the
 default build and the FAULT= and BUG= variants it needs), so what you left in
 build/ does not matter. Logs of failed checks are kept in build/grade/logs/:
@@ -25,7 +27,7 @@ import threading
 from pathlib import Path
 
 from .. import project, proc, session
-from ..qemu import cmdline, logs, monitor
+from ..qemu import cmdline, intlog, logs, monitor
 from ..x86 import descriptors, modes
 
 ROOT = project.ROOT
@@ -42,6 +44,10 @@ ELFS = project.ELF_FILES
 
 class Wrong(Exception):
     """An answer that does not match; the message says where to look."""
+
+
+class NoAnswer(Wrong):
+    """The answers file has no value for a key yet."""
 
 
 # ---- The build ---------------------------------------------------------------
@@ -140,16 +146,15 @@ def qemu_cmd(out, *extra, drop=()):
 
 
 def interrupt_log(out, limit=RUN_LIMIT_S):
-    """Boot headless with QEMU's interrupt and reset log (-d int,cpu_reset).
-    -no-shutdown is left out so that a triple fault ends QEMU at once.
+    """Boot headless with QEMU's interrupt and reset log, as lab/qemu-log.sh
+    does (bootlab.qemu.intlog: a triple fault ends QEMU at once).
     Returns (exceptions after the BIOS, log text): each exception a dict
     with v (vector), e (error code), pc, cs, cr2 (when logged)."""
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "int.log"
-        proc.run(qemu_cmd(out, "-d", "int,cpu_reset", "-D", str(log), *cmdline.DEBUG_EXIT,
-                          drop=("-no-shutdown",)), limit)
+        proc.run(intlog.command(out / "bootlab.img", log), limit)
         text = log.read_text(errors="replace") if log.exists() else ""
-    return logs.exceptions(text), text
+    return [e for e in logs.exceptions(text) if not logs.in_firmware(e["pc"])], text
 
 
 def headless(out, limit=RUN_LIMIT_S):
@@ -270,28 +275,44 @@ def parse_int(text):
 
 class Grader:
     """Collects named checks for one exercise: each is worth points and
-    passes, fails (with a hint) or is missing."""
+    passes, fails (with a hint) or is missing. Optional checks (a
+    challenge's self-check) are worth no points: they are reported apart
+    and never count in the score; one left unanswered is SKIP, not FAIL."""
 
     def __init__(self, answers, scripts=LAB / "scripts"):
         self.answers = answers
         self.scripts = Path(scripts)
         self.results = []         # (name, points, status, message)
+        self.optional = set()     # names of the optional checks among them
         self.logs = []            # text kept when something fails
 
     def answer(self, key):
         value = self.answers.get(key, "")
         if not value:
-            raise Wrong(f"no answer yet: fill in `{key}:` in lab/answers.txt")
+            raise NoAnswer(f"no answer yet: fill in `{key}:` in lab/answers.txt")
         return value
 
-    def check(self, name, points, fn):
+    def check(self, name, points, fn, optional=False):
+        if optional:
+            self.optional.add(name)
+            points = 0
         try:
             fn()
             self.results.append((name, points, "PASS", ""))
+        except NoAnswer as e:
+            self.results.append((name, points, "SKIP" if optional else "FAIL",
+                                 "not answered (optional)" if optional else str(e)))
         except Wrong as e:
             self.results.append((name, points, "FAIL", str(e)))
 
-    def number(self, key, points, truth, where):
+    def counted(self):
+        """The results that count in the score."""
+        return [r for r in self.results if r[0] not in self.optional]
+
+    def challenges(self):
+        return [r for r in self.results if r[0] in self.optional]
+
+    def number(self, key, points, truth, where, optional=False):
         """The answer to `key` must equal the integer truth()."""
         def run():
             given, why = parse_int(self.answer(key))
@@ -299,9 +320,9 @@ class Grader:
                 raise Wrong(f"`{key}` {why}")
             if given != truth():
                 raise Wrong(f"`{key}` does not match {where}")
-        self.check(key, points, run)
+        self.check(key, points, run, optional)
 
-    def word(self, key, points, truth, where):
+    def word(self, key, points, truth, where, optional=False):
         """The answer must equal one of the strings in truth() (any case)."""
         def run():
             given = self.answer(key).strip().strip("`").lower()
@@ -309,7 +330,7 @@ class Grader:
             accepted = [accepted] if isinstance(accepted, str) else accepted
             if given not in [a.lower() for a in accepted]:
                 raise Wrong(f"`{key}` does not match {where}")
-        self.check(key, points, run)
+        self.check(key, points, run, optional)
 
     def test(self, name, points, fn):
         """A check of a learner's script or file: fn raises Wrong."""

@@ -7,6 +7,12 @@ line. "Triple fault" marks a triple fault, "CPU Reset" each reset.
 """
 import re
 
+# Where the PC's firmware runs (QEMU's pc machine with SeaBIOS): the option
+# ROMs and the BIOS below 1 MiB (0xc0000-0xfffff, as every PC maps them),
+# and the BIOS's flash at the top of 4 GiB (SeaBIOS's 256 KiB image; the
+# reset vector, 0xfffffff0, is its last 16 bytes).
+FIRMWARE = ((0xc0000, 0x100000), (0x100000000 - 0x40000, 0x100000000))
+
 EXCEPTION = re.compile(r"\s*\d+: v=([0-9a-f]+) e=([0-9a-f]+) i=0 cpl=\d "
                        r"IP=([0-9a-f]+):[0-9a-f]+ pc=([0-9a-f]+).*?(?:CR2=([0-9a-f]+))?$")
 
@@ -29,3 +35,23 @@ def counts(text):
     return (sum(1 for l in text.splitlines() if l.startswith("CPU Reset")),
             sum(1 for l in text.splitlines() if l.startswith("check_exception")),
             text.count("Triple fault"))
+
+
+def in_firmware(pc):
+    return any(low <= pc < high for low, high in FIRMWARE)
+
+
+def exception_sites(text):
+    """The linear address (pc) of every exception, one per check_exception
+    line. A fault raised while delivering another (the double fault, the
+    one that makes a triple fault) has no v= line of its own: it is where
+    the exception before it was."""
+    sites, last = [], None
+    lines = text.splitlines()
+    for line, after in zip(lines, lines[1:] + [""]):
+        if line.startswith("check_exception"):
+            m = EXCEPTION.match(after)
+            if m:
+                last = int(m.group(4), 16)
+            sites.append(last)
+    return sites

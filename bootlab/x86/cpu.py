@@ -43,6 +43,7 @@ class CpuState:
 
     def __init__(self, regs, segs, tables=None):
         self.regs, self.segs, self.tables = regs, segs, tables or {}
+        self._mode = None
 
     @property
     def cs(self):
@@ -50,8 +51,11 @@ class CpuState:
 
     @property
     def mode(self):
-        r = self.regs
-        return modes.decide(r["cr0"], r["cr4"], r["efer"], r["eflags"], self.cs.flags)
+        """Decided once: a state is one moment's registers, never changed."""
+        if self._mode is None:
+            r = self.regs
+            self._mode = modes.decide(r["cr0"], r["cr4"], r["efer"], r["eflags"], self.cs.flags)
+        return self._mode
 
     def why(self):
         r = self.regs

@@ -195,9 +195,18 @@ class Insn:
         return ""
 
 
+_RECENT_MAX = 4096
+_recent = {}     # (bits, syntax, IP, CS.base, selector) -> Insn decoded there lately
+
+
 def decode(data, address, bits, selector=0, cs_base=0, count=1, syntax="att"):
     """Up to `count` instructions of data, which starts at the linear
-    `address` in a code segment of `bits` with this CS.base; a list of Insn."""
+    `address` in a code segment of `bits` with this CS.base; a list of Insn.
+
+    Instructions decoded lately are reused when the bytes at their address
+    are still the same (an instruction's decoding depends on its own bytes
+    only): stepping shows the same few instructions again and again, and
+    capstone's Python binding costs ~25 us each."""
     ip = ip_of(cs_base, address, bits)
     if ip is None:
         # Not reachable through CS as it is (real-mode code run under another
@@ -205,9 +214,21 @@ def decode(data, address, bits, selector=0, cs_base=0, count=1, syntax="att"):
         cs_base = address & ~0xffff if bits == 16 else 0
         selector = cs_base >> 4 if bits == 16 else selector
         ip = address - cs_base
-    out = []
-    for cs in decoder(bits, syntax).disasm(data, ip, count):
-        out.append(Insn(cs, linear(cs_base, cs.address, bits), selector, cs_base, bits))
+    out, offset = [], 0
+    while len(out) < count and offset < len(data):
+        key = (bits, syntax, ip, cs_base, selector)
+        insn = _recent.get(key)
+        if insn is None or not data.startswith(insn.bytes, offset):
+            found = list(decoder(bits, syntax).disasm(data[offset:], ip, 1))
+            if not found:
+                break
+            insn = Insn(found[0], linear(cs_base, ip, bits), selector, cs_base, bits)
+            if len(_recent) >= _RECENT_MAX:
+                _recent.clear()
+            _recent[key] = insn
+        out.append(insn)
+        offset += insn.size
+        ip += insn.size
     return out
 
 

@@ -171,63 +171,143 @@ def table_words(data, entry_size):
     return words
 
 
-def regular(words, span):
-    """True when entry i is entry 0 plus i pages: every page present, the
-    frames contiguous and the flags alike (compared at C speed)."""
-    first = words[0]
-    if not first & PTE_P:
-        return False
-    try:
-        expected = array.array(words.typecode, range(first, first + span * len(words), span))
-    except OverflowError:     # frames that would run past the top of the word
-        return False
-    return expected == words
+_RAMPS = {}      # (entries, entry bits, span) -> (sum 2^(bits*i), sum span*i*2^(bits*i))
 
 
-def mappings(scheme, read, max_tables=DEFAULT_MAX_TABLES, within=None):
+def regular(table, entry_size, span):
+    """entry 0 when entry i of the table (its bytes) is entry 0 plus i pages:
+    every page present, the frames contiguous and the flags alike; else None.
+    Tested at C speed on the table as one big number:
+    sum (first + i*span) << (bits*i) = first*ONES + RAMP, with ONES and RAMP
+    fixed for a table's shape (no carries: every entry fits)."""
+    n, bits = len(table) // entry_size, entry_size * 8
+    first = int.from_bytes(table[:entry_size], "little")
+    if not first & PTE_P or first + span * (n - 1) >> bits:
+        return None
+    key = (n, bits, span)
+    if key not in _RAMPS:
+        _RAMPS[key] = (sum(1 << (bits * i) for i in range(n)),
+                       sum(span * i << (bits * i) for i in range(n)))
+    ones, ramp = _RAMPS[key]
+    return first if int.from_bytes(table, "little") == first * ones + ramp else None
+
+
+MAX_RUN_TABLES = 4096   # tables read in one go (16 MiB): few reads, bounded memory
+
+
+def runs(tables, size, vspan):
+    """Group (phys, vbase, rights) tables, in linear order, into runs that
+    lie back to back both physically and linearly with the same inherited
+    rights: each run is one read."""
+    run = []
+    for t in tables:
+        if run and (t[0] != run[-1][0] + size or t[1] != run[-1][1] + vspan
+                    or t[2] != run[-1][2] or len(run) == MAX_RUN_TABLES):
+            yield run
+            run = []
+        run.append(t)
+    if run:
+        yield run
+
+
+TABLE_BYTES = 4096      # every paging structure but PAE's PDPT is one 4 KiB page
+
+
+def combined(level, nx, entry, inherited):
+    """(w, u, x) after this level's entry: SDM 4.6, every level must allow it."""
+    w, u, x = inherited
+    return (w and (not level.rights or bool(entry & PTE_RW)),
+            u and (not level.rights or bool(entry & PTE_US)),
+            x and not (nx and entry & PTE_XD))
+
+
+def indexes_within(vbase, span, entries, lo, hi):
+    """First and last index of a table at vbase whose entries overlap [lo, hi]
+    (first > last: none does)."""
+    first = (lo - vbase) // span if lo > vbase else 0
+    return first, min(entries - 1, (hi - vbase) // span) if hi >= vbase else -1
+
+
+def mappings(scheme, read, max_tables=DEFAULT_MAX_TABLES, within=None, read_many=None):
     """Every present leaf mapping as (virt, phys, size, (w, u, x)) in address
-    order. within=(lo, hi) visits only the tables that can map part of
-    [lo, hi]. Raises TooManyTables past max_tables table reads."""
+    order. Level by level: the tables of one level that lie back to back in
+    physical memory are one read(phys, n); read_many([(phys, n), ...]), when
+    given, gets all of a level's reads at once (to plan fewer, larger ones).
+    within=(lo, hi) visits only the tables that can map part of [lo, hi].
+    Raises TooManyTables past max_tables tables, with what it found so far."""
+    read_many = read_many or (lambda spans: [read(a, n) for a, n in spans])
     out = []
-    count = [0]
     lo, hi = within if within else (0, (1 << 64) - 1)
     last_level = len(scheme.levels) - 1
-
-    def visit(table, depth, vbase, w, u, x):
-        count[0] += 1
-        if count[0] > max_tables:
+    tables, count = [(scheme.top, 0, (True, True, True))], 0
+    for depth, level in enumerate(scheme.levels):
+        if not tables:
+            break
+        if count + len(tables) > max_tables:
+            tables = tables[:max_tables - count]
+            count = max_tables + 1
+        else:
+            count += len(tables)
+        entries = 1 << level.bits
+        size, span = entries * level.entry_size, 1 << level.shift
+        leaf_level = depth == last_level
+        below = []
+        level_runs = list(runs(tables, size, span * entries))
+        blocks = read_many([(run[0][0], size * len(run)) for run in level_runs])
+        for run, data in zip(level_runs, blocks):
+            for k, (_, vbase, inherited) in enumerate(run):
+                table = data[k * size:(k + 1) * size]
+                # Whole tables at once where they are regular (common: a
+                # kernel's direct map, and the tables that hold it).
+                first = regular(table, level.entry_size, span)
+                if first is not None and (leaf_level or level.large and first & PTE_PS):
+                    # present, physically contiguous pages with the same flags
+                    i0, i1 = indexes_within(vbase, span, entries, lo, hi)
+                    if i0 <= i1:
+                        out.append((vbase + i0 * span, scheme.frame(level, first) + i0 * span,
+                                    (i1 - i0 + 1) * span,
+                                    combined(level, scheme.nx, first, inherited)))
+                    continue
+                first = None if leaf_level else regular(table, level.entry_size, TABLE_BYTES)
+                if first is not None and not (level.large and first & PTE_PS):
+                    # the next level's tables, back to back with the same flags
+                    i0, i1 = indexes_within(vbase, span, entries, lo, hi)
+                    base, rights = scheme.next_table(first), combined(level, scheme.nx, first,
+                                                                      inherited)
+                    below += [(base + i * TABLE_BYTES, scheme.canonical(vbase | i << level.shift),
+                               rights) for i in range(i0, i1 + 1)]
+                    continue
+                for idx, entry in enumerate(table_words(table, level.entry_size)):
+                    if not entry & PTE_P:
+                        continue
+                    va = scheme.canonical(vbase | (idx << level.shift))
+                    if va + span - 1 < lo or va > hi:
+                        continue
+                    rights = combined(level, scheme.nx, entry, inherited)
+                    if leaf_level or (level.large and entry & PTE_PS):
+                        out.append((va, scheme.frame(level, entry), span, rights))
+                    else:
+                        below.append((scheme.next_table(entry), va, rights))
+        if count > max_tables:
+            out.sort()
             raise TooManyTables(max_tables, out)
-        level = scheme.levels[depth]
-        span = 1 << level.shift
-        words = table_words(read(table, (1 << level.bits) * level.entry_size), level.entry_size)
-        if depth == last_level and regular(words, span):
-            # A whole table of present, physically contiguous pages with the
-            # same flags (common: a kernel's direct map): one run, built in C.
-            va = scheme.canonical(vbase)
-            if not (va + span * len(words) - 1 < lo or va > hi):
-                entry = words[0]
-                rights = (w and bool(entry & PTE_RW), u and bool(entry & PTE_US),
-                          x and not (scheme.nx and entry & PTE_XD))
-                out.append((va, scheme.frame(level, entry), span * len(words), rights))
-            return
-        for idx, entry in enumerate(words):
-            if not entry & PTE_P:
-                continue
-            va = scheme.canonical(vbase | (idx << level.shift))
-            if va + span - 1 < lo or va > hi:
-                continue
-            if level.rights:
-                rights = (w and bool(entry & PTE_RW), u and bool(entry & PTE_US),
-                          x and not (scheme.nx and entry & PTE_XD))
-            else:
-                rights = (w, u, x and not (scheme.nx and entry & PTE_XD))
-            if depth == last_level or (level.large and entry & PTE_PS):
-                out.append((va, scheme.frame(level, entry), span, rights))
-            else:
-                visit(scheme.next_table(entry), depth + 1, vbase | (idx << level.shift), *rights)
-
-    visit(scheme.top, 0, 0, True, True, True)
+        tables = below
+    out.sort()
     return out
+
+
+def merge_spans(spans, gap, limit):
+    """[start, end] pieces covering every (addr, n) span, in address order:
+    spans less than gap bytes apart share a piece (when a read's round trip
+    costs more than reading the gap), no piece longer than limit unless one
+    span alone is."""
+    merged = []
+    for addr, n in sorted(set(spans)):
+        if merged and addr - merged[-1][1] <= gap and addr + n - merged[-1][0] <= limit:
+            merged[-1][1] = max(merged[-1][1], addr + n)
+        else:
+            merged.append([addr, addr + n])
+    return merged
 
 
 def coalesce(maps):

@@ -159,10 +159,15 @@ def physical(fx):
     pages = {int(a, 16): bytes.fromhex(h) for a, h in fx["phys"].items()}
 
     def read(addr, n):
-        page = addr & ~0xfff
-        if page not in pages:
-            raise AssertionError("the walk read 0x%x, a page the CPU's walk never needed" % addr)
-        return pages[page][addr - page:addr - page + n]
+        data = b""
+        while n > 0:        # a read of several tables spans several pages
+            page = addr & ~0xfff
+            if page not in pages:
+                raise AssertionError("the walk read 0x%x, a page the CPU's walk never needed"
+                                     % addr)
+            piece = pages[page][addr - page:addr - page + n]
+            data, addr, n = data + piece, addr + len(piece), n - len(piece)
+        return data
     return read
 
 
@@ -223,11 +228,14 @@ def test_maps_bound_and_range():
 def test_regular_page_table_is_one_run():
     """A table of 512 contiguous 4 KiB pages with one set of flags is found
     as one run without a per-entry loop; a single odd entry breaks it."""
-    words = paging.table_words(b"".join(((0x200000 + i * 0x1000) | 3).to_bytes(8, "little")
-                                        for i in range(512)), 8)
-    assert paging.regular(words, 0x1000)
-    words[7] |= 1 << 63
-    assert not paging.regular(words, 0x1000)
+    table = bytearray(b"".join(((0x200000 + i * 0x1000) | 3).to_bytes(8, "little")
+                               for i in range(512)))
+    assert paging.regular(bytes(table), 8, 0x1000) == 0x200003
+    table[7 * 8 + 7] |= 0x80         # entry 7's XD bit
+    assert paging.regular(bytes(table), 8, 0x1000) is None
+    table32 = b"".join(((0x400000 + i * 0x1000) | 7).to_bytes(4, "little") for i in range(1024))
+    assert paging.regular(table32, 4, 0x1000) == 0x400007
+    assert paging.regular(table32[:-4] + b"\0\0\0\0", 4, 0x1000) is None   # last not present
 
 
 # ---- decoding and branch targets ---------------------------------------------------
@@ -348,3 +356,19 @@ def test_info_registers_of_every_cpu():
 def test_unparseable_text_is_one_clear_error():
     with pytest.raises(monitor.MonitorError, match="cannot parse"):
         monitor.parse("Remote 'g' packet reply is too long")
+
+
+def test_decoding_is_reused_only_for_the_same_bytes():
+    """Instructions decoded lately are reused at the same address only while
+    its bytes are the same: code written anew (self-modifying code, a newly
+    loaded kernel) is decoded anew."""
+    first = decode.decode(b"\x90\xc3", 0x7000, 64, count=2)
+    assert [i.mnemonic for i in first] == ["nop", "retq"]
+    again = decode.decode(b"\x90\xc3", 0x7000, 64, count=2)
+    assert again[0] is first[0]
+    changed = decode.decode(b"\xcc\xc3", 0x7000, 64, count=2)
+    assert [i.mnemonic for i in changed] == ["int3", "retq"]
+    longer = decode.decode(b"\x48\x89\xe5", 0x7000, 64)      # same first byte class, 3 bytes
+    assert (longer[0].mnemonic, longer[0].size) == ("movq", 3)
+    other_mode = decode.decode(b"\x90\xc3", 0x7000, 16, count=2)
+    assert other_mode[0] is not first[0] and other_mode[0].bits == 16
