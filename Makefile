@@ -287,6 +287,7 @@ help::
 	@echo '  run-bochs      boot in Bochs without a screen: debug console and VGA text'
 	@echo '  debug          QEMU paused at 0x7c00 with GDB attached (real-mode symbols, 16-bit disassembly)'
 	@echo '  qemu-gdb, gdb  the same in two terminals'
+	@echo '  vmlinux        KERNEL=bzImage: its kernel ELF -> $(B)/vmlinux-NAME.elf, for SYMS='
 	@echo '  tour           scripted GDB tour of every transition -> $(B)/tour.txt'
 	@echo '  debug-bochs    Bochs debugger stopped at 0x7c00 with symbols'
 	@echo '  tour-bochs     scripted Bochs tour -> $(B)/tour-bochs.txt'
