@@ -20,6 +20,7 @@ from bootlab.own import bzimage, kernelfmt
 
 SETUP_SECTS = 3
 RELOCS = b"\x00\x00\x00\x00" * 8           # stands in for vmlinux.relocs
+LZO_TOOL = bzimage.TOOLS["lzo"][0][0]
 
 
 def size_append(data):
@@ -96,8 +97,9 @@ def test_refusals_are_one_sentence(elves):
         b"\0" * 4096: "not a Linux bzImage",
         bzimage_of(good, version=0x207): "only from 2.08 on",
         bzimage_of(good)[:3000]: "outside the file",
+        # (no lzo tool is installed by tools/setup.sh: the program is named, not run)
         bzimage_of(b"\x89LZO\x00" + bytes(64)): "lzo payload needs the lzop program"
-        if not shutil.which("lzop") else "lzo",
+        if not shutil.which(LZO_TOOL) else "lzo",
         bzimage_of(b"ABCDEFGH" + bytes(64)): "which is none of gzip, bzip2",
         bzimage_of(compress("gzip", b"not an elf at all" * 10)): "not an ELF file",
         bzimage_of(good[:-20] + good[-8:]): "gzip payload",
