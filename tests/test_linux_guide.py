@@ -64,7 +64,8 @@ def test_leg1_real_mode_setup_code(guide):
     s, _, _ = guide
     assert "Linux bzImage (boot protocol 2.15); QEMU enters its real-mode setup code at " \
            "1020:0000" in s.stop
-    assert "bootlab: Temporary breakpoint 1 at 1020:0000 (linear 0x10200)" in s.stop
+    # make debug's head start: QEMU is there when GDB connects (IP 0 to GDB)
+    assert "-- bootlab: real, paging off -- 1020:0000 (linear 0x10200)" in s.stop
     assert "does not provide any symbols" in s.stop          # the stripped ELF, loaded
     assert "mode:   real\n" in out(s, "bl mode")
 

@@ -7,6 +7,7 @@ goes to, wrapped as the CPU wraps it (addressing.py); the text then names
 the linear address CS.base + that IP (and, in 16-bit code with CS.base not
 0, the seg:off too). In 64-bit mode CS.base is 0 and the two are the same.
 """
+import functools
 import sys
 import types
 
@@ -93,11 +94,13 @@ class Insn:
         self.mnemonic = cs.mnemonic
         self.op_str = cs.op_str
         self.selector, self.cs_base, self.bits = selector, cs_base, bits
+        self._written = self._rep = None     # worked out on first use
 
     # ---- what it is ----------------------------------------------------------
-    @property
+    @functools.cached_property
     def kind(self):
-        """far, fault, cr, msr, table, sreg, int, hlt, rep, or '' for the rest."""
+        """far, fault, cr, msr, table, sreg, int, hlt, rep, or '' for the rest
+        (worked out once: an Insn is reused while its bytes stay, see decode)."""
         i = self.cs.id
         if i in (X86.X86_INS_INT, X86.X86_INS_INT1, X86.X86_INS_INT3, X86.X86_INS_INTO):
             return "int"
@@ -121,7 +124,9 @@ class Insn:
 
     def written_regs(self):
         """Registers it writes, whatever the syntax's operand order."""
-        return set(self.cs.regs_access()[1])
+        if self._written is None:
+            self._written = frozenset(self.cs.regs_access()[1])
+        return self._written
 
     def loads_sreg(self):
         """mov Sreg, r/m or pop Sreg (SDM Vol. 2B MOV, POP)."""
@@ -136,9 +141,11 @@ class Insn:
     def is_rep(self):
         """A rep/repe/repne string instruction: one instruction, many
         iterations (a single step runs one iteration, SDM Vol. 2B "REP")."""
-        words = self.mnemonic.split()
-        return len(words) > 1 and words[0].startswith("rep") and \
-            words[1].startswith(STRING_OPS)
+        if self._rep is None:
+            words = self.mnemonic.split()
+            self._rep = len(words) > 1 and words[0].startswith("rep") and \
+                words[1].startswith(STRING_OPS)
+        return self._rep
 
     def may_reload_cs(self):
         """Can executing it load CS (and so change CS.base, CS.D or CS.L)
