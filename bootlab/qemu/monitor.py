@@ -22,6 +22,7 @@ SEG_LINE = re.compile(r"^(ES|CS|SS|DS|FS|GS|LDT|TR)\s*=([0-9a-f]{4}) ([0-9a-f]+)
 TABLE_LINE = re.compile(r"^(GDT|IDT)=\s*([0-9a-f]+) ([0-9a-f]+)", re.M)
 VALUE = re.compile(r"\b(CR[0234]|EFER|CPL|A20|HLT|SMM|II|[RE]IP|[RE]FL|[RE][A-D]X|[RE][SD]I|"
                    r"[RE][SB]P|R\d+)\s*=\s*([0-9a-f]+)\b")
+FPU_START = "\nFCW="
 CPU_LINE = re.compile(r"^CPU#(\d+)\s*$", re.M)
 # Monitor names -> GDB's register names (QEMU's x86-64 target description).
 GDB_NAMES = {"RIP": "rip", "EIP": "rip", "RFL": "eflags", "EFL": "eflags", "CR0": "cr0",
@@ -43,7 +44,11 @@ class Registers:
             self.segs[m.group(1)] = Segment(m.group(1), *(int(g, 16) for g in m.groups()[1:]))
         self.tables = {m.group(1): (int(m.group(2), 16), int(m.group(3), 16))
                        for m in TABLE_LINE.finditer(text)}
-        self.values = {m.group(1): int(m.group(2), 16) for m in VALUE.finditer(text)}
+        # The values sit above the FPU and vector registers (FCW= onwards):
+        # no need to scan those lines, two thirds of the text.
+        fpu = text.find(FPU_START)
+        head = text if fpu < 0 else text[:fpu]
+        self.values = {m.group(1): int(m.group(2), 16) for m in VALUE.finditer(head)}
         if "CS" not in self.segs or "CR0" not in self.values:
             raise MonitorError("cannot parse `monitor info registers` (is this QEMU's gdbstub?)")
 
