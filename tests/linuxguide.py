@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import _descendants
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bootlab" / "linux"
 PROMPT = "(gdb) "
@@ -132,22 +134,6 @@ class Session:
         for cmd, out, _ in self.log[1:]:
             text += PROMPT + cmd + "\n" + out
         return text
-
-
-def _descendants(pid):
-    children = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 # The guide, as README "Your own image or kernel" gives it: (command, the
