@@ -259,17 +259,22 @@ def smp_rows(runs):
 
 
 def trace_rows(floor_rate):
-    """make trace's stepping rate: instructions listed per second of its
-    tracing (the summary's host time: BIOS calls run at full speed, rep
-    instructions as one step, start-up excluded), against the raw floor."""
+    """make trace's stepping rate: instructions per second of tracing over
+    the stages that make no BIOS call (those run the BIOS at full speed,
+    which is not stepping), from the summary's host times, against the raw
+    floor."""
     _, r = timed(["make", "-s", "trace"], check=lambda r: r.ok)
-    m = re.search(r"^total\s+(\d+)\s.*\s([\d.]+) ms$", r.output, re.M)
-    if not m:
-        raise BenchError("make trace printed no summary total:\n%s" % r.output[-2000:])
-    rate = int(m.group(1)) / (float(m.group(2)) / 1000)
+    steps = seconds = 0
+    for m in re.finditer(r"^(\w+)\s+\S.*?\s(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+) ms$",
+                         r.output, re.M):
+        if m.group(1) != "total" and m.group(4) == "0":
+            steps, seconds = steps + int(m.group(2)), seconds + float(m.group(6)) / 1000
+    if not steps:
+        raise BenchError("make trace printed no summary:\n%s" % r.output[-2000:])
+    rate = steps / seconds
     share = rate / floor_rate
-    return [Row("make trace instructions/s / raw s+g floor", "%.0f /s" % rate,
-                "%.0f /s" % floor_rate, share, ">= 0.80", share >= 0.8)]
+    return [Row("make trace instructions/s (stages without BIOS calls) / raw s+g floor",
+                "%.0f /s" % rate, "%.0f /s" % floor_rate, share, ">= 0.80", share >= 0.8)]
 
 
 def absolute_rows(runs):

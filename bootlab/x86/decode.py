@@ -46,6 +46,7 @@ def _import_capstone():
 capstone = _import_capstone()
 X86 = capstone.x86_const
 
+_UNKNOWN = object()      # an Insn's fact not worked out yet (None is an answer)
 _MODES = {16: capstone.CS_MODE_16, 32: capstone.CS_MODE_32, 64: capstone.CS_MODE_64}
 _decoders = {}
 
@@ -95,6 +96,7 @@ class Insn:
         self.op_str = cs.op_str
         self.selector, self.cs_base, self.bits = selector, cs_base, bits
         self._written = self._rep = None     # worked out on first use
+        self._target = self._successors = _UNKNOWN
 
     # ---- what it is ----------------------------------------------------------
     @functools.cached_property
@@ -154,6 +156,12 @@ class Insn:
 
     def relative_target(self):
         """The IP a relative jump or call goes to, or None."""
+        if self._target is not _UNKNOWN:
+            return self._target
+        self._target = self._relative_target()
+        return self._target
+
+    def _relative_target(self):
         if not self.cs.group(X86.X86_GRP_BRANCH_RELATIVE):
             return None
         ops = self.cs.operands
@@ -162,6 +170,11 @@ class Insn:
         return None
 
     def successors(self):
+        if self._successors is _UNKNOWN:
+            self._successors = self._find_successors()
+        return self._successors
+
+    def _find_successors(self):
         """IPs where the CPU can be after it, when no exception interferes
         and CS is not reloaded: the next instruction and a relative branch's
         target (both, for a conditional one: jcc, loop, jcxz). None when the
@@ -170,13 +183,13 @@ class Insn:
         target = self.relative_target()
         if target is not None:
             unconditional = self.cs.id in (X86.X86_INS_JMP, X86.X86_INS_CALL)
-            return {target} if unconditional else {target, nxt}
+            return frozenset({target} if unconditional else {target, nxt})
         group = self.cs.group
         if group(X86.X86_GRP_JUMP) or group(X86.X86_GRP_CALL) or group(X86.X86_GRP_RET):
             return None
         if self.is_rep():
-            return {self.ip, nxt}    # one iteration, or the last
-        return {nxt}
+            return frozenset({self.ip, nxt})    # one iteration, or the last
+        return frozenset({nxt})
 
     # ---- how it reads ---------------------------------------------------------
     def target_linear(self):
