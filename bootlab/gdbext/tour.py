@@ -26,7 +26,10 @@ FOLLOWED_AP = 1          # the AP whose journey the tour follows
 PARK = project.Milestone(
     project.AP_PARK, "The AP parks", "the AP is done: interrupts off, HLT for good",
     "ap_main wrote CPU 1's line and returned: the AP parks with interrupts off in\n"
-    "HLT, which only NMI, SMI or INIT end (the jmp after it is there should one).")
+    "HLT, which only NMI, SMI or INIT end (the jmp after it is there should one).\n"
+    "For this leg the tour held CPU 0 (set scheduler-locking on): once CPU 1 said\n"
+    "it is online, CPU 0 goes on, and could reach the end of the kernel before\n"
+    "CPU 1 gets here whenever the host is slow to run CPU 1.")
 
 # How long one leg of the tour may take before we call the guest hung.
 LEG_TIMEOUT_S = 20
@@ -104,14 +107,21 @@ def symbol_address(name):
         return None
 
 
-def ap_leg(m, cpu, failures, number):
+def ap_leg(m, cpu, failures, number, hold=False):
     """Like leg(), for an AP: the stop must be CPU cpu's, at the breakpoint's
-    linear address (GDB cannot tell when CS.base is not 0: a bare SIGTRAP)."""
+    linear address (GDB cannot tell when CS.base is not 0: a bare SIGTRAP).
+    hold: only that CPU runs on the way."""
     where = f"{m.name}, CPU {cpu}"
     heading(number, m.title, where)
     stop = gdb.Breakpoint(m.name)
     at = stop.locations[0].address if stop.locations else symbol_address(m.name)
-    continue_bounded(where)
+    if hold:
+        gdb.execute("set scheduler-locking on")
+    try:
+        continue_bounded(where)
+    finally:
+        if hold:
+            gdb.execute("set scheduler-locking off")
     check_not_failed(where, failures)
     here, lin = target.thread_cpu(), snapshot.current().state.pc_linear
     if (here, lin) != (cpu, at):
@@ -134,7 +144,7 @@ def ap_journey(failures, number):
         f"below is CPU {cpu}'s (GDB's thread {cpu + 1}), a symbol from the README's AP table.")
     for m in project.AP_MILESTONES + [PARK]:
         number += 1
-        ap_leg(m, cpu, failures, number)
+        ap_leg(m, cpu, failures, number, hold=m is PARK)
         show(m)
     return number
 
