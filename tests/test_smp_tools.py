@@ -325,3 +325,20 @@ def test_debug_rr_refuses_smp_in_one_line(smp_build, tmp_path):
     rr = (ROOT / "README.md").read_text().split("## Time travel: make debug-rr")[1]
     rr = rr.split("\n## ")[0].split("```")[0]
     assert "record/replay\nrefuses `-smp` above 1" in rr
+
+
+def test_an_ap_that_parks_without_writing_the_screen_ends_the_trace(tmp_path):
+    """The kernel's APs always write their line; a trace that reaches ap_park
+    first ends there, as a complete trace (main.ENDS_OK), saying so."""
+    from bootlab.trace import main as trace_main
+    from bootlab.trace.bios import Describer
+    insn = dict(k="insn", n=1, lin=0x110c0, cs=0x18, ip=0x110c0, mode="64-bit", bits=64,
+                paging="4-level", t=1.0, size=1, hex="c3", asm="ret", kind="ret",
+                sym="ap_main+0x119", file=None, line=None, path=None)
+    records = [dict(k="start", t=0.0, cpu=1, names=project.AP_NAMES, symbols={}), insn,
+               dict(k="end", reason="park", t=1.1, lin=0x110c2,
+                    message="CPU 1 reached ap_park before any write to VGA memory")]
+    full, term, end = trace_main.render(records, Describer(), tmp_path / "gdb.log")
+    assert end["reason"] in trace_main.ENDS_OK
+    assert "== CPU 1 reached ap_park before any write to VGA memory: after instruction 1 at " \
+           "0x110c0 ap_main+0x119 ==" in full
