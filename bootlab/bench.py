@@ -121,7 +121,9 @@ def probe(function, machine=None, symbols=True, extension=True, args=""):
 def probe_with(symbols, function, machine=None, extension=True, args=""):
     machine = machine or cmdline.Machine(disk=IMAGE)
     with tempfile.TemporaryDirectory() as tmp:
-        with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), Path(tmp, "q.log")) as q:
+        # As make debug runs it: the guest's RAM shared with GDB.
+        with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), Path(tmp, "q.log"),
+                          ram_bytes=cmdline.ram_bytes(machine)) as q:
             commands = [q.target]
             if extension:
                 commands.append("python import bootlab.gdbext.benchprobe as b; b.%s(%s)"

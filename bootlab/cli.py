@@ -259,14 +259,15 @@ def start_qemu(m, b, display, **options):
 def debug():
     m, b, display = prepare("make debug", "none")
     stop = stop_address()
-    qemu = start_qemu(m, b, display)
+    # The guest's RAM shared with GDB: bl maps reads page tables from it.
+    qemu = start_qemu(m, b, display, ram_bytes=cmdline.ram_bytes(m))
     qemu.watch()
     head = None
     if stop_choice() != "reset" and headstart.limit() > 0:
         head = headstart.HeadStart(qemu.port, stop, headstart.limit())
         head.start()
     try:
-        status = session.interactive(gdb_argv(qemu.target, stop))
+        status = session.interactive(gdb_argv(qemu.target, stop), qemu=qemu)
     finally:
         qemu.stop()
         if head:

@@ -49,7 +49,7 @@ def end_group(proc, sig=signal.SIGKILL):
         pass
 
 
-def run(cmd, timeout, input=None, cwd=None, env=None, text=True, log=None):
+def run(cmd, timeout, input=None, cwd=None, env=None, text=True, log=None, pass_fds=()):
     """Run cmd in a session of its own, output captured (stderr into
     stdout); after timeout seconds the whole session is killed and what it
     printed so far is kept. Ctrl-C (KeyboardInterrupt) ends it too. With
@@ -60,7 +60,7 @@ def run(cmd, timeout, input=None, cwd=None, env=None, text=True, log=None):
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, text=text, start_new_session=True,
                                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                                 stdout=sink, stderr=subprocess.STDOUT,
-                                preexec_fn=die_with_parent)
+                                preexec_fn=die_with_parent, pass_fds=pass_fds)
     finally:
         if log:
             sink.close()

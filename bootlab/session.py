@@ -53,10 +53,12 @@ class Qemu:
     listening descriptor (cmdline.qemu(..., gdb_fd=fd))."""
 
     def __init__(self, argv_for, log, port=0, stdin=subprocess.DEVNULL, new_session=True,
-                 env=None, terminal=False):
+                 env=None, terminal=False, ram_bytes=None):
         # terminal: QEMU's stdout stays the caller's terminal (its curses
         # display refuses to start otherwise: "We need a terminal output").
+        # ram_bytes: the guest runs in RAM shared with GDB (see gdb_env).
         self.terminal = terminal
+        self.ram_bytes, self.ram_fd = ram_bytes, None
         self.argv_for, self.log_path = argv_for, str(log)
         self.requested_port = port
         self.stdin, self.new_session, self.env = stdin, new_session, env
@@ -71,6 +73,13 @@ class Qemu:
         self.port = sock.getsockname()[1]
         fd = sock.fileno()
         argv = self.argv_for(fd)
+        fds = (fd,)
+        if self.ram_bytes:
+            # A memfd: no file anywhere, gone with the last process that holds it.
+            self.ram_fd = os.memfd_create("bootlab-guest-ram", os.MFD_CLOEXEC)
+            os.ftruncate(self.ram_fd, self.ram_bytes)
+            argv = argv + cmdline.shared_ram_args(self.ram_fd, self.ram_bytes)
+            fds += (self.ram_fd,)
         try:
             log = open(self.log_path, "wb")
         except OSError as e:
@@ -79,7 +88,7 @@ class Qemu:
         try:
             self.proc = subprocess.Popen(argv, stdin=self.stdin,
                                          stdout=None if self.terminal else log, stderr=log,
-                                         pass_fds=(fd,), start_new_session=self.new_session,
+                                         pass_fds=fds, start_new_session=self.new_session,
                                          preexec_fn=proc.die_with_parent, env=self.env)
         except OSError as e:
             raise SessionError("cannot start %s: %s" % (argv[0], e.strerror)) from None
@@ -94,12 +103,22 @@ class Qemu:
         """GDB's command to attach."""
         return cmdline.gdb_target(self.port)
 
+    def gdb_env(self):
+        """What GDB's environment needs to read the shared guest RAM, if any
+        (gdbext/guestram.py); gdb_fds() the descriptor to hand it."""
+        if self.ram_fd is None:
+            return {}
+        return {"BOOTLAB_GUEST_RAM_FD": str(self.ram_fd)}
+
+    def gdb_fds(self):
+        return () if self.ram_fd is None else (self.ram_fd,)
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
         """Kill our QEMU by its PID (SIGKILL: after reverse execution QEMU was
-        seen to ignore SIGTERM) and reap it."""
+        seen to ignore SIGTERM) and reap it; let go of the shared RAM."""
         if self.alive():
             self.killed = True
             try:
@@ -111,6 +130,9 @@ class Qemu:
                 self.proc.wait(STOP_LIMIT_S)
             except subprocess.TimeoutExpired:
                 pass
+        if self.ram_fd is not None:
+            os.close(self.ram_fd)
+            self.ram_fd = None
 
     def __enter__(self):
         return self.start()
@@ -162,17 +184,24 @@ def batch_gdb(qemu, gdb_argv, timeout, input=None, cwd=None, env=None, log=None)
     """Run GDB (its argv holds qemu.target where it should attach) against a
     started Qemu; a proc.Result whose output ends with QEMU's death note
     when QEMU died on its own."""
-    result = proc.run(gdb_argv, timeout, input=input, cwd=cwd, env=env, log=log)
+    if qemu.gdb_env():
+        env = {**(os.environ if env is None else env), **qemu.gdb_env()}
+    result = proc.run(gdb_argv, timeout, input=input, cwd=cwd, env=env, log=log,
+                      pass_fds=qemu.gdb_fds())
     note = qemu.death_note()
     if note:
         result.output += "\n" + note + "\n"
     return result
 
 
-def interactive(argv, before=None):
+def interactive(argv, before=None, qemu=None):
     """Run argv (GDB) in the foreground of this terminal, as a process group
     of its own: Ctrl-C then reaches GDB alone (not make, not QEMU).
-    Returns its exit status. Without a terminal it simply runs."""
+    Returns its exit status. Without a terminal it simply runs. qemu: the
+    Qemu it attaches to (GDB gets its shared guest RAM, if any)."""
+    extra = {}
+    if qemu is not None and qemu.gdb_env():
+        extra = dict(env={**os.environ, **qemu.gdb_env()}, pass_fds=qemu.gdb_fds())
     tty = None
     try:
         if os.isatty(0):
@@ -180,11 +209,12 @@ def interactive(argv, before=None):
     except OSError:
         tty = None
     if tty is None:
-        child = subprocess.Popen(argv, preexec_fn=lambda: proc.die_with_parent(signal.SIGTERM))
+        child = subprocess.Popen(argv, preexec_fn=lambda: proc.die_with_parent(signal.SIGTERM),
+                                 **extra)
         return _wait(child)
     old_ttou = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     child = subprocess.Popen(argv, process_group=0,
-                             preexec_fn=lambda: proc.die_with_parent(signal.SIGTERM))
+                             preexec_fn=lambda: proc.die_with_parent(signal.SIGTERM), **extra)
     try:
         try:
             os.tcsetpgrp(tty, child.pid)

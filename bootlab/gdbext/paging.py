@@ -2,10 +2,11 @@
 mapping), of the selected CPU, by the core's walker (bootlab.x86.paging)
 over physical memory.
 
-`bl maps` reads each level's tables at once through QEMU's monitor
-(`pmemsave` of the spans that hold them, to a private temporary file: one
-round trip per span instead of one per 2 KiB packet), falling back to
-gdbstub reads where that fails.
+`bl maps` reads each level's tables at once: from the guest RAM that make
+debug shares with GDB (guestram.py), else through QEMU's monitor (`pmemsave`
+of the spans that hold them, to a private temporary file: one round trip
+per span instead of one per 2 KiB packet), falling back to gdbstub reads
+where that fails.
 """
 import bisect
 import os
@@ -14,7 +15,7 @@ import gdb
 
 from ..x86 import paging
 from ..x86.paging import Scheme, coalesce, entry_flags, rights_text, size_text
-from . import phys, snapshot, target
+from . import guestram, phys, snapshot, target
 from .command import BlCommand
 
 MERGE_GAP = 128 << 10   # bytes: spans closer than this are saved in one pmemsave
@@ -54,7 +55,11 @@ class SpanReader:
         os.rmdir(self.dir)
 
     def save(self, addr, n):
-        """n bytes of physical memory at addr, or None when the monitor cannot."""
+        """n bytes of physical memory at addr: from the guest RAM make debug
+        shares (guestram.py), else saved by the monitor; None when neither can."""
+        shared = guestram.read(addr, n)
+        if shared is not None:
+            return shared
         if not self.monitor_ok:
             return None
         path = os.path.join(self.dir, "%x" % addr)

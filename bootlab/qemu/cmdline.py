@@ -15,6 +15,7 @@ deadlocks both (GDB's one-byte acks fill the socket's buffer while QEMU,
 busy printing, reads nothing). Loopback TCP coalesces those acks.
 """
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -115,6 +116,56 @@ class Machine:
         elif self.disk:
             args += disk_args(self.disk)
         return args + self.extra
+
+
+# Guest RAM shared with the debugger (make debug): QEMU runs the guest in a
+# memfd that bootlab made and hands to GDB too, so bl maps reads page tables
+# straight from it instead of through the monitor (gdbext/guestram.py).
+RAM_BACKEND = "bootlab-ram"
+# Options of QEMU_ARGS that give the machine another memory layout: then the
+# RAM is not shared (the layout below is the i440FX PC's of configs/qemu.args).
+MEMORY_OPTIONS = ("-m", "-M", "-machine", "-object", "-numa", "-mem-path", "-mem-prealloc")
+MEM_SIZE = re.compile(r"^(\d+)([KMGT]?)B?$", re.I)
+MEM_UNITS = {"": 1 << 20, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def ram_bytes(machine):
+    """The guest's RAM size in bytes when it can be shared as one file in
+    the usual layout, else None."""
+    if any(w.split("=", 1)[0] in MEMORY_OPTIONS for w in machine.extra):
+        return None
+    args = machine.args()
+    if "-m" not in args or args.count("-machine") != 1 or \
+            args[args.index("-machine") + 1] != "pc":
+        return None
+    m = MEM_SIZE.match(args[args.index("-m") + 1])
+    return int(m.group(1)) * MEM_UNITS[m.group(2).upper()] if m else None
+
+
+# Where the i440FX PC puts its RAM: guest-physical address = offset in the
+# RAM's file below the legacy video/ROM hole, and from 1 MiB up to the 3 GiB
+# mark (a PC with 3.5 GiB or more has the rest above 4 GiB).
+LOW_RAM_END = 0xa0000        # then VGA memory and ROMs (not RAM to the CPU) up to 1 MiB
+HIGH_RAM_START = 0x100000
+LOW_MEMORY_MAX = 0xc0000000
+
+
+def ram_file_offset(addr, n, size):
+    """The offset in a shared RAM file of `size` bytes of the n bytes at
+    guest-physical addr, or None when they are not all RAM at their own
+    offset there."""
+    end = addr + n
+    if end <= min(LOW_RAM_END, size) or (HIGH_RAM_START <= addr and
+                                         end <= min(LOW_MEMORY_MAX, size)):
+        return addr
+    return None
+
+
+def shared_ram_args(fd, size):
+    """The guest's RAM in the file behind descriptor fd (a memfd), shared:
+    the same pages QEMU's CPU reads and writes."""
+    return ["-object", "memory-backend-file,id=%s,size=%d,mem-path=/proc/self/fd/%d,share=on"
+            % (RAM_BACKEND, size, fd), "-machine", "memory-backend=" + RAM_BACKEND]
 
 
 def disk_args(image):
