@@ -796,6 +796,7 @@ def ex19(g):
 # state (plain `info registers` shows the monitor's CPU, not GDB's thread).
 
 LEARNER_CPUS, CHALLENGE_CPUS = 2, 4
+CHALLENGE_VECTOR = 9   # exercise 20's challenge: the Start-Up IPIs name page 9
 ICR_DM_SHIFT = 8        # the ICR's delivery mode is bits 10:8 (SDM Vol. 3A Figure 10-12)
 
 
@@ -870,18 +871,22 @@ def ex20(g):
     g.number("ex20.pc", 1, lambda: at_start() and s["pc"],
              "what GDB's `$pc` holds at that stop (step 5, `p $pc`)")
 
-    # The challenge: four CPUs, six Start-Up IPIs; how often does an AP
-    # pass the trampoline's second milestone? (ignore: counted, not stopped.)
-    c = session(g, out, [["gdb", "bp", "break ap_gdt_loaded"], ["gdb", "ign", "ignore $bpnum 1000"],
-                         ["run", "end", "debug_exit"], ["gdb", "info", "info breakpoints"]],
-                "ex20-challenge", cpus=CHALLENGE_CPUS)
+    # The challenge: both Start-Up IPIs with vector 9 (start_ap's `vector`
+    # changed at the INIT); CPU 1's first instruction is then at page 9.
+    other = CHALLENGE_VECTOR << const("SIPI_PAGE_SHIFT")
+    c = session(g, out, sipi_plan(out)[:2] + [
+        ["gdb", "up", "up"], ["gdb", "set", f"set var vector = {CHALLENGE_VECTOR}"],
+        ["gdb", "clear", "delete"], ["gdb", "bp", f"hbreak *{other:#x}"], ["cont", "start"],
+        ["eval", "thread", "$_thread"], ["gdb", "regs", "monitor info registers -a"]],
+        "ex20-challenge")
 
-    def runs():
-        reached(c, "end", "debug_exit")
-        m = re.search(r"already hit (\d+) time", c["info"])
-        return int(m.group(1)) if m else 0
-    g.number("ex20.trampoline_runs", 0, runs, "the hit count of a breakpoint on ap_gdt_loaded "
-             "by debug_exit, with SMP=4 (challenge: `ignore`, `info breakpoints`)", optional=True)
+    def cs_elsewhere():
+        regs = cpu_regs(c, "regs", c["thread"] - 1)
+        if linear_pc(regs) != other:
+            raise Wrong("CPU 1 did not start at page 9 after `set var vector = 9`")
+        return regs.segs["CS"].selector
+    g.number("ex20.cs_vector_9", 0, cs_elsewhere, "CS at CPU 1's first instruction when "
+             "start_ap's vector is 9 (challenge)", optional=True)
 
 
 @exercise(21, "An AP's way to long mode: what it shares, what it must not")
