@@ -203,10 +203,10 @@ from_cmdline = $(if $(filter command line,$(origin $(1))),$($(1)))
 IMAGE_ARG  := $(call from_cmdline,IMAGE)
 KERNEL_ARG := $(call from_cmdline,KERNEL)
 OWN        := $(strip $(IMAGE_ARG)$(KERNEL_ARG))
-OWN_TARGETS := debug qemu-gdb gdb run help record debug-rr
+OWN_TARGETS := debug qemu-gdb gdb run help record debug-rr vmlinux
 ifneq ($(OWN),)
 ifneq ($(filter-out $(OWN_TARGETS),$(or $(MAKECMDGOALS),all)),)
-$(error bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record or debug-rr only)
+$(error bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record, debug-rr or vmlinux only)
 endif
 endif
 # bootlab's own build, only when bootlab's image is the one that boots.
@@ -259,6 +259,12 @@ qemu-gdb: setup-debug $(LAB_BUILD) | $(B)
 gdb: setup-debug | $(B)
 	@$(BOOTLAB) gdb
 
+# `make vmlinux KERNEL=bzImage`: the kernel ELF compressed inside a bzImage,
+# as $(B)/vmlinux-NAME.elf, for SYMS= (bootlab/own/bzimage.py).
+.PHONY: vmlinux
+vmlinux: | $(B)
+	@$(BOOTLAB) vmlinux
+
 # `make tour`: the scripted tour of every transition (bootlab/tour.py); the
 # transcript is written as it goes, so a run that fails leaves what it saw.
 .PHONY: tour
@@ -284,7 +290,7 @@ grade: setup-debug all
 	@$(PYTHON) -m bootlab.lab.grade $(if $(EX),--ex '$(EX)')
 
 bench: setup-all all
-	@$(PYTHON) -m bootlab.bench
+	@$(PYTHON) -m bootlab.bench $(if $(BENCH_README),--readme)
 
 setup:
 	tools/setup.sh all
@@ -303,6 +309,7 @@ help::
 	@echo '  run-bochs      boot in Bochs without a screen: debug console and VGA text'
 	@echo '  debug          QEMU paused at 0x7c00 with GDB attached (real-mode symbols, 16-bit disassembly)'
 	@echo '  qemu-gdb, gdb  the same in two terminals'
+	@echo '  vmlinux        KERNEL=bzImage: its kernel ELF -> $(B)/vmlinux-NAME.elf, for SYMS='
 	@echo '  tour           scripted GDB tour of every transition -> $(B)/tour.txt'
 	@echo '  debug-bochs    Bochs debugger stopped at 0x7c00 with symbols'
 	@echo '  tour-bochs     scripted Bochs tour -> $(B)/tour-bochs.txt'
@@ -329,6 +336,7 @@ help::
 	@echo '  SYMS="a.elf b.elf@0x7c00"  symbol files for GDB; FILE@OFFSET moves the addresses'
 	@echo '  STOP=reset            debug, gdb, debug-rr: stop at the reset vector (F000:FFF0),'
 	@echo '                        before the BIOS runs, instead of at 0x7c00'
+	@echo '  make vmlinux KERNEL=bzImage  its embedded kernel ELF -> $(B)/vmlinux-NAME.elf (for SYMS=)'
 	@echo '  TUI=1                 debug, gdb, debug-rr: open in the TUI, layout bootlab'
 	@echo '                        (source, CPU state, VGA screen; README "A TUI layout")'
 	@echo '  V=1                   show every command'

@@ -8,6 +8,7 @@
   tour       the scripted tour of the boot path (make tour)
   record     record one boot under QEMU's record/replay (make record)
   debug-rr   the recording replayed under GDB, stopped at 0x7c00 (make debug-rr)
+  vmlinux    the ELF inside a bzImage KERNEL=, written under the build directory
 
 Make passes its options in the environment (exported make variables,
 verbatim: no shell quoting to get wrong): BOOTLAB_BUILD (B=), BOOTLAB_IMAGE,
@@ -61,10 +62,11 @@ def own():
     return env("IMAGE"), env("KERNEL"), env("SYMS")
 
 
-def machine(paused_disk=True):
-    """The Machine this run boots, from make's options; Bad for bad ones."""
-    image, kernel, _ = own()
-    b = build_dir()
+def machine_options():
+    """{cpu, mem, smp, extra} from make's CPU= MEM= SMP= QEMU_ARGS=, checked
+    (Bad for bad ones): the shape of the PC, whatever boots in it. Every
+    target that starts QEMU takes them (run, debug, qemu-gdb, trace, record
+    and debug-rr through the recording)."""
     cpu, mem, smp = env("CPU"), env("MEM"), env("SMP")
     if cpu and not CPU_RE.match(cpu):
         raise check.Bad("CPU=%s: give a QEMU CPU model, e.g. max or qemu64,+la57 "
@@ -73,22 +75,27 @@ def machine(paused_disk=True):
         raise check.Bad("MEM=%s: give a size QEMU's -m takes, e.g. 256M or 2G" % check.shown(mem))
     try:
         smp = cmdline.smp_count(smp)
+        extra = cmdline.check_extra(cmdline.shell_words(env("QEMU_ARGS")))
     except cmdline.BadOption as e:
         raise check.Bad(str(e))
+    return {"cpu": cpu or None, "mem": mem or None, "smp": smp,
+            "extra": extra}
+
+
+def machine(paused_disk=True):
+    """The Machine this run boots, from make's options; Bad for bad ones."""
+    image, kernel, _ = own()
+    b = build_dir()
+    shape = machine_options()
     append, initrd = env("APPEND"), env("INITRD")
     if (append or initrd) and not kernel:
         raise check.Bad("APPEND= and INITRD= go with KERNEL= (QEMU passes them to a kernel "
                         "it loads itself)")
     if initrd:
         check.read("INITRD", initrd, 1)
-    try:
-        extra = cmdline.check_extra(cmdline.shell_words(env("QEMU_ARGS")))
-    except cmdline.BadOption as e:
-        raise check.Bad(str(e))
     disk = None if kernel else (image or b / "bootlab.img")
-    return cmdline.Machine(disk=disk, kernel=kernel or None, cpu=cpu or None, mem=mem or None,
-                           smp=smp, append=append or None,
-                           initrd=initrd or None, extra=extra)
+    return cmdline.Machine(disk=disk, kernel=kernel or None, append=append or None,
+                           initrd=initrd or None, **shape)
 
 
 _stop = []
@@ -103,10 +110,14 @@ def stop_address():
 
 
 def symbol_files():
+    image, kernel, syms = own()
+    return symbol_files_for(image, kernel, syms, build_dir())
+
+
+def symbol_files_for(image, kernel, syms, build):
     """The lab's three ELF files (unless IMAGE=/KERNEL=), then SYMS= or an
     ELF kernel's own symbols."""
-    image, kernel, syms = own()
-    files = [] if (image or kernel) else [str(p) for p in project.elf_paths(build_dir())]
+    files = [] if (image or kernel) else [str(p) for p in project.elf_paths(build)]
     if syms:
         files += syms.split()
     elif kernel and check.is_elf(kernel):
@@ -163,9 +174,9 @@ def banner(what):
     if m:
         print("bootlab: %s with %s" % (what, " ".join(m)), file=sys.stderr)
     if env("KERNEL"):
-        hint = aslr_hint(env("KERNEL"), env("APPEND"))
-        if hint:
-            print("bootlab: " + hint, file=sys.stderr)
+        for hint in (aslr_hint(env("KERNEL"), env("APPEND")), vmlinux_hint(env("KERNEL"))):
+            if hint:
+                print("bootlab: " + hint, file=sys.stderr)
 
 
 def aslr_hint(kernel, append):
@@ -182,6 +193,47 @@ def aslr_hint(kernel, append):
         return ""
     return ("a Linux kernel moves its code to a random address at boot (KASLR), so "
             "breakpoints at its link addresses will not hit: add APPEND=nokaslr")
+
+
+def is_bzimage(kernel):
+    try:
+        data, _ = check.read("KERNEL", kernel, 0x300)
+    except check.Bad:
+        return False
+    from .own import kernelfmt
+    return data[kernelfmt.LINUX_MAGIC_OFF:kernelfmt.LINUX_MAGIC_OFF + 4] == kernelfmt.LINUX_MAGIC
+
+
+def vmlinux_hint(kernel):
+    """A bzImage carries its kernel as a compressed ELF: say how to get it
+    for GDB, unless SYMS= already gives symbols."""
+    if env("SYMS") or not is_bzimage(kernel):
+        return ""
+    from .own import bzimage
+    out = bzimage.default_output(kernel, build_dir())
+    if out.exists() and out.stat().st_mtime >= os.stat(kernel).st_mtime:
+        return "its kernel ELF is extracted already: add SYMS=%s" % quote_make(str(out))
+    return ("its kernel ELF (sections, entry point; symbols if it has any): make vmlinux "
+            "KERNEL=%s, then add SYMS=%s" % (quote_make(kernel), quote_make(str(out))))
+
+
+def vmlinux():
+    """make vmlinux KERNEL=bzImage: its embedded ELF under the build directory."""
+    _, kernel, _ = own()
+    if not kernel:
+        raise check.Bad("make vmlinux needs KERNEL=bzImage")
+    check.read("KERNEL", kernel, 0)
+    from .own import bzimage
+    out = bzimage.default_output(kernel, build_dir())
+    try:
+        ex = bzimage.write(kernel, out)
+    except (bzimage.BzImageError, OSError) as e:
+        raise check.Bad("KERNEL=%s: %s" % (check.shown(kernel), e))
+    for line in ex.notes(kernel):
+        print("bootlab: %s" % line)
+    print("bootlab: wrote %s; load it with: make debug KERNEL=%s SYMS=%s"
+          % (out, quote_make(kernel), quote_make(str(out))))
+    return 0
 
 
 # ---- the commands ---------------------------------------------------------------
@@ -225,7 +277,8 @@ def debug():
 def qemu_gdb():
     m, b, display = prepare("make qemu-gdb", "curses")
     p = port()
-    qemu = start_qemu(m, b, display, port=p, stdin=None, new_session=False)
+    qemu = start_qemu(m, b, display, port=p, stdin=None, new_session=False,
+                      terminal=display == "curses")
     options = "".join(" %s=%s" % (k, quote_make(env(k))) for k in ("IMAGE", "KERNEL", "SYMS")
                       if env(k))
     if p != default_port() or env("PORT"):
@@ -285,16 +338,18 @@ def record(if_stale=False):
         seconds = float(seconds)
     except ValueError:
         raise check.Bad("RR_SECONDS=%s: a number of seconds" % check.shown(seconds))
-    smp = machine().smp
+    shape = machine_options()
+    smp = shape["smp"]
     if smp and smp > 1:
         # Seen: qemu-system-x86_64 -smp 2 -icount ...,rr=record exits at once.
         raise check.Bad("SMP=%d: QEMU 7.2's record/replay runs one CPU only (\"Record/replay "
                         "feature is not supported for 'smp'\"); record SMP=1, or watch the "
                         "APs live with make debug SMP=%d" % (smp, smp))
-    if if_stale and rr_record.is_current(disk, rr_dir(), smp):
+    if if_stale and rr_record.is_current(disk, rr_dir(), shape):
         return 0
+    banner("make record")
     try:
-        meta = rr_record.record(disk, rr_dir(), seconds, smp)
+        meta = rr_record.record(disk, rr_dir(), seconds, shape)
     except (rr_record.RecordError, OSError) as e:
         raise check.Bad("recording failed: %s" % e)
     print("bootlab: recorded %s: %d instructions in %.1f s, ended: %s -> %s"
@@ -320,7 +375,7 @@ def debug_rr():
 
 
 COMMANDS = {"debug": debug, "qemu-gdb": qemu_gdb, "gdb": gdb_only, "run": run,
-            "record": record, "debug-rr": debug_rr}
+            "record": record, "debug-rr": debug_rr, "vmlinux": vmlinux}
 
 
 def main(argv):

@@ -53,7 +53,10 @@ class Qemu:
     listening descriptor (cmdline.qemu(..., gdb_fd=fd))."""
 
     def __init__(self, argv_for, log, port=0, stdin=subprocess.DEVNULL, new_session=True,
-                 env=None):
+                 env=None, terminal=False):
+        # terminal: QEMU's stdout stays the caller's terminal (its curses
+        # display refuses to start otherwise: "We need a terminal output").
+        self.terminal = terminal
         self.argv_for, self.log_path = argv_for, str(log)
         self.requested_port = port
         self.stdin, self.new_session, self.env = stdin, new_session, env
@@ -74,7 +77,8 @@ class Qemu:
             sock.close()
             raise SessionError("cannot write QEMU's log %s: %s" % (self.log_path, e.strerror))
         try:
-            self.proc = subprocess.Popen(argv, stdin=self.stdin, stdout=log, stderr=log,
+            self.proc = subprocess.Popen(argv, stdin=self.stdin,
+                                         stdout=None if self.terminal else log, stderr=log,
                                          pass_fds=(fd,), start_new_session=self.new_session,
                                          preexec_fn=proc.die_with_parent, env=self.env)
         except OSError as e:

@@ -59,6 +59,30 @@
 #define EFER_LME            (1 << 8)   // long mode enable (effective with CR0.PG)
 #define EFER_LMA            (1 << 10)  // long mode active (set by the CPU)
 #define EFER_NXE            (1 << 11)  // execute-disable bit in paging entries
+// The other architectural MSRs a debugger may want (SDM Vol. 4, Table 2-2).
+// QEMU 7.2's gdbstub shows only EFER and the three base registers among them
+// (bootlab/x86/msr.py says why the rest cannot be read).
+#define MSR_TSC             0x10       // IA32_TIME_STAMP_COUNTER
+#define MSR_APIC_BASE       0x1b       // IA32_APIC_BASE, SDM 10.4.4
+#define MSR_SYSENTER_CS     0x174      // IA32_SYSENTER_CS
+#define MSR_SYSENTER_ESP    0x175      // IA32_SYSENTER_ESP
+#define MSR_SYSENTER_EIP    0x176      // IA32_SYSENTER_EIP
+#define MSR_MISC_ENABLE     0x1a0      // IA32_MISC_ENABLE
+#define MSR_PAT             0x277      // IA32_PAT
+#define MSR_STAR            0xc0000081 // IA32_STAR: SYSCALL/SYSRET selectors
+#define MSR_LSTAR           0xc0000082 // IA32_LSTAR: SYSCALL target in 64-bit mode
+#define MSR_CSTAR           0xc0000083 // IA32_CSTAR: SYSCALL target in compatibility mode
+#define MSR_FMASK           0xc0000084 // IA32_FMASK: RFLAGS mask on SYSCALL
+#define MSR_FS_BASE         0xc0000100 // IA32_FS_BASE
+#define MSR_GS_BASE         0xc0000101 // IA32_GS_BASE
+#define MSR_KERNEL_GS_BASE  0xc0000102 // IA32_KERNEL_GS_BASE: what SWAPGS swaps in
+#define MSR_TSC_AUX         0xc0000103 // IA32_TSC_AUX
+// IA32_APIC_BASE fields, SDM 10.4.4, Figure 10-5.
+#define APIC_BASE_BSP       (1 << 8)   // this CPU is the bootstrap processor
+#define APIC_BASE_EXTD      (1 << 10)  // x2APIC mode: registers are MSRs 0x800-0x8ff
+#define APIC_BASE_EN        (1 << 11)  // APIC globally enabled
+#define APIC_BASE_ADDR_MASK 0x000ffffffffff000 // bits MAXPHYADDR-1:12: the 4 KiB register page
+#define APIC_DEFAULT_BASE   0xfee00000 // where every APIC's page is after reset
 
 // ---- EFLAGS, SDM Vol. 1 3.4.3 -----------------------------------------------------
 #define EFLAGS_CF           (1 << 0)   // carry: the BIOS reports failure in it
@@ -107,6 +131,26 @@
 #define IDT_VECTORS         256        // SDM 6.10: the IDT holds at most 256 gates
 #define IVT_ENTRY_SIZE      4          // real mode: offset and segment (SDM 20.1.4)
 
+// Task-state segments, SDM 7.2.1 (Figure 7-2, 32-bit), 7.7 (Figure 7-11,
+// 64-bit) and 7.6 (the 16-bit TSS of the 80286): byte offsets of the fields a debugger
+// shows; the I/O map base is the 16-bit word at offset 102 of both 32- and
+// 64-bit TSSs (SDM 19.5.2: a base at or past the limit means no bitmap).
+#define TSS32_ESP0          4
+#define TSS32_SS0           8
+#define TSS32_CR3           28
+#define TSS32_EIP           32
+#define TSS32_LDT           96
+#define TSS32_TRAP          100        // bit 0: T, debug trap on a task switch to it
+#define TSS_IOMAP_BASE      102
+#define TSS32_SIZE          104        // the smallest 32-bit TSS: limit 0x67
+#define TSS64_RSP0          4
+#define TSS64_IST1          36         // IST1..IST7, 8 bytes each
+#define TSS64_IST_COUNT     7
+#define TSS64_SIZE          104
+#define TSS16_SIZE          44         // 16-bit TSS, limit 0x2b
+#define SYS_TYPE_TSS16      0x1
+#define SYS_TYPE_TSS16_BUSY 0x3
+
 // Selector fields, SDM 3.4.2, Figure 3-6.
 #define SEL_RPL_MASK        3
 #define SEL_TI              (1 << 2)   // 1: the selector indexes the LDT
@@ -131,13 +175,7 @@
 #define PT_ENTRIES          512        // 8-byte entries in a 4 KiB table
 
 // ---- The local APIC in xAPIC mode, SDM Vol. 3A chapter 10 --------------------------
-// IA32_APIC_BASE, SDM 10.4.4, Figure 10-5: where this CPU's APIC registers
-// appear in physical memory, and whether this CPU is the bootstrap processor.
-#define MSR_APIC_BASE       0x1b       // IA32_APIC_BASE
-#define APIC_BASE_BSP       (1 << 8)   // set on the bootstrap processor only
-#define APIC_BASE_EXTD      (1 << 10)  // x2APIC mode: registers are MSRs, not MMIO (10.12.1)
-#define APIC_BASE_EN        (1 << 11)  // APIC global enable
-#define APIC_BASE_ADDR_MASK 0x000ffffffffff000 // bits MAXPHYADDR-1:12: the 4 KiB register page
+// IA32_APIC_BASE (MSR_APIC_BASE, APIC_BASE_*) is with the MSRs above.
 // Register offsets in that page, SDM Table 10-1; each register is 32 bits
 // wide on a 16-byte boundary and must be accessed as an aligned doubleword.
 #define LAPIC_ID            0x020      // local APIC ID register
@@ -173,6 +211,35 @@
 #define MP_SIPI_COUNT       2          // Start-Up IPIs: the second is for an AP that missed the first
 #define SIPI_PAGE_SHIFT     12         // start address = vector << 12
 #define SIPI_CS_SHIFT       8          // and CS = vector << 8 (vector << 12 >> REAL_SEG_SHIFT)
+// The other registers and their fields, SDM Table 10-1 and 10.5.1 (bl apic):
+#define LAPIC_TPR           0x80       // task priority
+#define LAPIC_APR           0x90       // arbitration priority
+#define LAPIC_PPR           0xa0       // processor priority
+#define LAPIC_EOI           0xb0       // write-only
+#define LAPIC_LDR           0xd0       // logical destination
+#define LAPIC_DFR           0xe0       // destination format
+#define LAPIC_ISR           0x100      // in-service, 8 registers of 32 bits, 16 bytes apart
+#define LAPIC_TMR           0x180      // trigger mode, 8 registers
+#define LAPIC_IRR           0x200      // interrupt request, 8 registers
+#define LAPIC_LVT_CMCI      0x2f0
+#define LAPIC_LVT_TIMER     0x320
+#define LAPIC_LVT_THERMAL   0x330
+#define LAPIC_LVT_PERF      0x340
+#define LAPIC_LVT_LINT0     0x350
+#define LAPIC_LVT_LINT1     0x360
+#define LAPIC_LVT_ERROR     0x370
+#define LAPIC_TIMER_INITIAL 0x380      // initial count
+#define LAPIC_TIMER_CURRENT 0x390      // current count
+#define LAPIC_TIMER_DIVIDE  0x3e0      // divide configuration
+#define LAPIC_REG_STRIDE    0x10       // registers sit on 16-byte boundaries
+#define LAPIC_SVR_ENABLE    (1 << 8)   // SVR: APIC software enable
+#define LAPIC_SVR_FOCUS_OFF (1 << 9)   // SVR: focus processor checking disabled
+#define LAPIC_LVT_VECTOR    0xff
+#define LAPIC_LVT_DELIVERY_SHIFT 8      // bits 10:8 delivery mode
+#define LAPIC_LVT_PENDING   (1 << 12)  // delivery status: send pending
+#define LAPIC_LVT_LEVEL     (1 << 15)  // trigger mode: level (LINT0/LINT1)
+#define LAPIC_LVT_MASKED    (1 << 16)
+#define LAPIC_LVT_TIMER_SHIFT 17        // bits 18:17 timer mode
 
 // ---- Real mode, SDM 20.1.1 ------------------------------------------------------------
 #define REAL_SEG_SHIFT      4          // linear = segment * 16 + offset

@@ -49,6 +49,15 @@ def test_headless_boot_reaches_the_kernel_banner(image):
     assert "bootlab: Bochs run ended in debug_exit(DEBUG_EXIT_SUCCESS)" in p.stdout
 
 
+def test_runs_without_term_in_the_environment(image):
+    """cron, CI and a bare chroot have no TERM; Bochs' term display (curses)
+    needs one, so the driver gives it one."""
+    env = {k: v for k, v in os.environ.items() if k != "TERM"}
+    p = run(["make", "-s", "run-bochs"], env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "bootlab: Bochs run ended in debug_exit(DEBUG_EXIT_SUCCESS)" in p.stdout
+
+
 def test_two_runs_at_once_share_nothing(image):
     procs = [subprocess.Popen([PY, *RUN], cwd=ROOT, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -102,6 +102,19 @@ def test_without_the_head_start_gdb_runs_the_bios_and_numbers_breakpoints_alike(
         assert re.search(r"Breakpoint 2 at 0x[0-9a-f]+: file boot/\w+\.asm", out), out
 
 
+def test_a_head_start_that_runs_out_stops_the_guest_and_gdb_goes_on(image):
+    """The guest not at the stop when the head start's time is up (here
+    after a millisecond, inside the BIOS): the launcher interrupts it, and
+    GDB finds it there and runs on to 0x7c00 itself."""
+    p = subprocess.run(["make", "-s", "debug"], cwd=ROOT, input="info registers cs\nquit\n",
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "DISPLAY": "", "BOOTLAB_HEAD_START_S": "0.001"})
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Temporary breakpoint 1, boot_start () at boot/boot.asm:" in p.stdout, p.stdout
+    assert "-- bootlab: real, paging off -- 0000:7c00 (linear 0x7c00)" in p.stdout
+    assert re.search(r"^cs\s+0x0\s", p.stdout.replace("(gdb) ", ""), re.M), p.stdout
+
+
 def test_stop_reset_gives_the_prompt_at_the_reset_vector(image):
     out = run_debug(["info registers cs rip", "bl seg", "x/2xb 0x7c00 + 510"], "STOP=reset")
     assert "Temporary breakpoint 1" not in out

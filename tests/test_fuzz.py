@@ -180,7 +180,7 @@ WORDS = ["plain", "color", "cr0", "cr9", "efer", "$cr3", "mode", "paging", "cr3"
          "exception", "msr", "cr", "nothing", "--each-iteration", "--max-tables", "w", "-w", "x",
          "-u", "CR3=0x1000", "CR3=-1", "cr3=zz", "a b", "--", "-h"]
 COMMANDS = ["mode", "cr", "regs", "seg", "gdt", "idt", "walk", "maps", "phys", "vga", "context",
-            "replay", "next-mode", "until"]
+            "replay", "next-mode", "until", "cpus", "tss", "ldt", "msr", "apic", "where", "pbreak"]
 SETTINGS = [("context", ["on", "off", "2", "maybe"]), ("context-lines", ["0", "4", "64", "65",
             "100000", "-1", "x"]), ("disasm-mode", ["auto", "16", "32", "64", "8", "x"]),
             ("color", ["on", "off", "auto", "x"]), ("mode-messages", ["on", "off", "x"])]
@@ -223,6 +223,17 @@ def test_bl_commands_and_settings(image, where):
         if errors:
             assert len(out.strip().splitlines()) == 1, (line, out)
     assert set(untracked()) == before, "files written outside build/"
+
+
+def test_every_bl_command_is_fuzzed():
+    """A new `bl` command joins the fuzzing by being added to COMMANDS: this
+    fails until it is (the list comes from the extension's own help)."""
+    out = subprocess.run(["gdb", "-nx", "-q", "-batch", "-x", str(ROOT / "debug/lab.gdb"),
+                          "-ex", "help bl"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60).stdout
+    found = set(re.findall(r"^bl (\S+) -- ", out, re.M))
+    assert found, out
+    assert found <= set(COMMANDS), "not fuzzed: %s" % sorted(found - set(COMMANDS))
 
 
 def untracked():

@@ -191,7 +191,26 @@ def _bad_inputs(g, tmp):
     truncated.write_bytes(g["bootsector.img"].read_bytes()[:300])
     unsigned = tmp / "unsigned.img"
     unsigned.write_bytes(g["bootsector.img"].read_bytes()[:510] + b"\0\0")
+    iso = bytearray(0x9000)                   # ECMA-119: descriptor at sector 16
+    iso[0x8001:0x8006] = b"CD001"
+    (tmp / "cd.iso").write_bytes(bytes(iso))
+    iso[510:512] = b"\x55\xaa"                # isohybrid: an MBR too
+    (tmp / "hybrid.iso").write_bytes(bytes(iso))
+    (tmp / "disk.qcow2").write_bytes(b"QFI\xfb" + bytes(4096))
+    (tmp / "kernel.deb").write_bytes(b"!<arch>\ndebian-binary   " + bytes(4096))
     return {
+        "iso-as-kernel": ("debug", [f"KERNEL={tmp}/cd.iso"],
+                          "it is an ISO 9660 CD image: give the kernel inside it"),
+        "hybrid-iso-as-kernel": ("debug", [f"KERNEL={tmp}/hybrid.iso"],
+                                 "it has an MBR (a hybrid ISO), so boot it as a disk: IMAGE="),
+        "qcow2-as-kernel": ("debug", [f"KERNEL={tmp}/disk.qcow2"],
+                            "it is a qcow2 disk image: convert it"),
+        "deb-as-kernel": ("debug", [f"KERNEL={tmp}/kernel.deb"],
+                          "(a Debian package?): extract it (dpkg-deb -x)"),
+        "iso-as-image": ("debug", [f"IMAGE={tmp}/cd.iso"],
+                         "it is an ISO 9660 CD image without a hybrid MBR"),
+        "vmlinux-not-bzimage": ("vmlinux", [f"KERNEL={g['multiboot.elf']}"],
+                                "not a Linux bzImage"),
         "missing": ("debug", [f"IMAGE={tmp}/no-such.img"],
                     f"bootlab: IMAGE={tmp}/no-such.img: no such file or directory"),
         "both": ("debug", [f"IMAGE={g['bootsector.img']}", f"KERNEL={g['multiboot.elf']}"],
@@ -207,12 +226,13 @@ def _bad_inputs(g, tmp):
                          "is not an ELF file"),
         "two-terminal": ("qemu-gdb", [f"KERNEL={g['multiboot64.elf']}"], "a 64-bit ELF"),
         "tour": ("tour", [f"IMAGE={g['bootsector.img']}"],
-                 "bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record or debug-rr only"),
+                 "bootlab: IMAGE= and KERNEL= go with make debug, qemu-gdb, gdb, run, record, debug-rr or vmlinux only"),
     }
 
 
 BAD = ["missing", "both", "elf64", "truncated", "unsigned", "disk-as-kernel",
-       "syms-not-elf", "two-terminal", "tour"]
+       "syms-not-elf", "two-terminal", "tour", "iso-as-kernel", "hybrid-iso-as-kernel",
+       "qcow2-as-kernel", "deb-as-kernel", "iso-as-image", "vmlinux-not-bzimage"]
 
 
 @pytest.mark.parametrize("case", BAD)

@@ -38,9 +38,11 @@ def test_not_root_prints_the_exact_command(tmp_path):
 def test_root_installs_without_asking(tmp_path):
     proc = run_setup(tmp_path, 0, "debug")
     assert proc.returncode == 0, proc.stderr
-    assert "installing missing Debian packages: gdb python3-capstone qemu-system-x86 qemu-utils" in proc.stdout
+    assert ("installing missing Debian packages: gdb lz4 python3-capstone qemu-system-x86 "
+            "qemu-utils zstd") in proc.stdout
     assert (tmp_path / "apt.log").read_text().splitlines() == [
-        "apt-get install -y -q --no-install-recommends gdb python3-capstone qemu-system-x86 qemu-utils"]
+        "apt-get install -y -q --no-install-recommends gdb lz4 python3-capstone qemu-system-x86 "
+        "qemu-utils zstd"]
 
 
 def test_unknown_group_is_one_line(tmp_path):

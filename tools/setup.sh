@@ -16,7 +16,8 @@ packages_for() {
 	gui)   echo qemu-system-gui ;;
 	# qemu-utils: qemu-img, which make record needs (qemu-system-x86 does
 	# not pull it in with --no-install-recommends).
-	debug) echo qemu-system-x86 qemu-utils gdb python3-capstone ;;
+	# lz4, zstd: make vmlinux on a bzImage compressed with them (Python has no module).
+	debug) echo qemu-system-x86 qemu-utils gdb python3-capstone lz4 zstd ;;
 	bochs) echo bochs bochsbios vgabios bochs-term bochs-x ;;
 	# git: the tests read what ships from the checkout's HEAD (git show),
 	# not from a learner's working tree.

@@ -49,6 +49,7 @@ DISPLAYS = {"term": ("libbx_term_gui.so", "bochs-term"), "x": ("libbx_x_gui.so",
 
 CYLINDER_BYTES = 16 * 63 * 512      # Bochs' autodetected geometry, see above
 PROMPT = re.compile(rb"<bochs:\d+> $")
+TERM_FALLBACK = "xterm"
 PTY_ANNOUNCE = re.compile(rb'connected to screen "([^"]+)"')
 
 # Time limits (seconds). A whole boot takes about 0.3 s; these only bound a
@@ -172,6 +173,11 @@ class RunDir:
 
     def env(self, display):
         env = dict(os.environ)
+        if display == "term" and not env.get("TERM"):
+            # Bochs' term display starts curses, which gives up without TERM
+            # (cron, CI, a bare chroot); it draws on a pty of its own, which
+            # nobody's terminal shows as it is, so any common type will do.
+            env["TERM"] = TERM_FALLBACK
         env.update(BOOTLAB_IMAGE=self.image, BOOTLAB_LOG=self.log, BOOTLAB_DISPLAY=display,
                    BOOTLAB_CPUS=str(self.cpus))
         return env

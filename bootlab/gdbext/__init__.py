@@ -14,6 +14,7 @@ Modules, one topic each:
   disasm     the disassembler in the CPU's current mode
   regs       bl cr, bl regs;  segments  bl seg;  tables  bl gdt, bl idt
   phys       physical memory reads, bl phys;  paging  bl walk, bl maps
+  systables  bl tss, bl ldt, bl msr, bl apic;  physmap  bl where, bl pbreak
   vga        bl vga;  context  the display at each stop, bl context
   stops      real-mode breakpoints when CS != 0, the stepping hooks
   start      the session's first stop (bootlab-start), after make debug's head start
@@ -25,6 +26,7 @@ import gdb
 
 from . import command, context, cpus, disasm, mode, paging, phys, regs, replay, segments
 from . import snapshot, start, stepping, stops, tables, target, tui, vga
+from . import physmap, systables
 
 _loaded = [False]
 
@@ -87,7 +89,9 @@ def load():
     for cls in (mode.ModeCommand, mode.NextModeCommand, mode.UntilCommand, regs.CrCommand,
                 regs.RegsCommand, segments.SegCommand, tables.GdtCommand, tables.IdtCommand,
                 paging.WalkCommand, paging.MapsCommand, phys.PhysCommand,
-                vga.VgaCommand, context.ContextCommand, replay.ReplayCommand, cpus.CpusCommand):
+                vga.VgaCommand, context.ContextCommand, replay.ReplayCommand, cpus.CpusCommand,
+                systables.TssCommand, systables.LdtCommand, systables.MsrCommand,
+                systables.ApicCommand, physmap.WhereCommand, physmap.PbreakCommand):
         cls()
     mode.Messages()
     context.ContextParam()

@@ -69,15 +69,29 @@ def next_mode():
     say("next_mode_rate", "%.0f" % (int(m.group(1)) / max(float(m.group(2)), 1e-6)))
 
 
+def time_commands(commands, runs):
+    """Each (name, command) timed `runs` times at this stop: "BENCH name_s"
+    the median, and "BENCH name_lines" its output's length."""
+    for name, command in commands:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            text = gdb.execute(command, to_string=True)
+            times.append(time.perf_counter() - t0)
+        say("%s_s" % name, "%.5f" % statistics.median(times))
+        say("%s_lines" % name, len(text.splitlines()))
+
+
 def maps_vs_info_mem(label_address):
     """bl maps and monitor info mem, each timed, at the same stop."""
     run_to("*%s" % label_address)
     gdb.execute("set bootlab context off", to_string=True)
-    for name, command in (("maps", "bl maps"), ("info_mem", "monitor info mem")):
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            text = gdb.execute(command, to_string=True)
-            times.append(time.perf_counter() - t0)
-        say("%s_s" % name, "%.4f" % min(times))
-        say("%s_lines" % name, len(text.splitlines()))
+    time_commands([("maps", "bl maps"), ("info_mem", "monitor info mem")], 3)
+
+
+def cpus_vs_monitor(label):
+    """bl cpus and `monitor info registers -a` (the one monitor read it
+    makes), each timed, at the same stop with every CPU started."""
+    run_to(label)
+    gdb.execute("set bootlab context off", to_string=True)
+    time_commands([("cpus", "bl cpus"), ("info_registers_a", "monitor info registers -a")], 5)

@@ -37,9 +37,10 @@ class Stepper:
         self.step_packet = "vCont;s:" + thread
         if target.packet("Hg" + thread) != "OK":
             raise gdb.GdbError("bootlab: the target cannot select CPU %d for registers" % (tid - 1))
+        self.send = target.sender()      # looked up once: this runs thousands of times
 
     def read(self):
-        return self.layout.decode(target.packet("g"), self.names)
+        return self.layout.decode(self.send("g"), self.names)
 
     def step(self, before=None):
         """One instruction; returns (stop reply, registers after). QEMU 7.2
@@ -47,7 +48,7 @@ class Stepper:
         registers): step again then, STEP_TRIES times at most (a `jmp $`
         really stays where it is)."""
         for _ in range(STEP_TRIES):
-            reply = target.packet(self.step_packet)
+            reply = self.send(self.step_packet)
             if not is_stop_reply(reply) or reply[:1] in ("W", "X"):
                 raise TargetGone("bootlab: the target did not stop after a step (%s)" % reply[:40])
             regs = self.read()

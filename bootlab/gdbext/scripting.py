@@ -1,6 +1,7 @@
 """What bootlab's GDB scripts share (the tour, the grader's probe, the
 tracer, the cross-check, the bench): a `continue` with a time limit, and an
-end that never fails.
+end that never fails; and, for an editor that attaches GDB by itself (the
+VS Code configuration in .vscode/), make gdb's symbols and first stop.
 
 Every script runs under `gdb -batch`, where any error aborts the rest; these
 two make sure a guest that hangs is interrupted, and a guest already gone
@@ -46,3 +47,21 @@ def end_session():
 def say(text=""):
     gdb.write(text + "\n")
     gdb.flush()
+
+
+def own_start(image="", kernel="", syms="", build="build"):
+    """What `make gdb IMAGE=/KERNEL= SYMS=` does after connecting, for an
+    editor's launch configuration: check the files, load the symbols, and set
+    the temporary breakpoint where the BIOS or the kernel gets control
+    (bootlab.own.check says where, in one line first). A bad file is one
+    error line (gdb.GdbError), as in make."""
+    from .. import cli
+    from ..own import check
+    from ..qemu import cmdline
+    try:
+        stop = check.stop_address(image, kernel, syms)
+    except check.Bad as e:
+        raise gdb.GdbError("bootlab: %s" % e) from None
+    for line in cmdline.symbol_commands(cli.symbol_files_for(image, kernel, syms, build)):
+        gdb.execute(line)
+    gdb.execute("thbreak *0x%x" % stop)

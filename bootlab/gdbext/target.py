@@ -41,11 +41,20 @@ def monitor(cmd):
 def packet(text):
     """Send one remote-protocol packet, return the reply as text (GDB 13's
     RemoteTargetConnection.send_packet: no CLI formatting to undo)."""
+    return sender()(text)
+
+
+def sender():
+    """packet() for the current connection, for loops that send many."""
     conn = gdb.selected_inferior().connection
     if not hasattr(conn, "send_packet"):
         raise gdb.GdbError("bootlab: the target is not a remote (gdbstub) connection")
-    reply = conn.send_packet(text)
-    return reply.decode("latin-1") if isinstance(reply, bytes) else str(reply)
+    send = conn.send_packet
+
+    def send_text(text):
+        reply = send(text)
+        return reply.decode("latin-1") if isinstance(reply, bytes) else str(reply)
+    return send_text
 
 
 def flush():

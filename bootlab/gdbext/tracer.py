@@ -43,6 +43,9 @@ class Stop(Exception):
         self.reason, self.extra = reason, extra
 
 
+RECORDS_BUFFER = 1 << 16     # bytes
+
+
 class Tracer:
     def __init__(self, out, show_bios, limit, exec_log):
         self.out, self.show_bios, self.limit, self.exec_log = out, show_bios, limit, exec_log
@@ -205,7 +208,10 @@ class Tracer:
 
 def main():
     env = os.environ
-    with open(env["BOOTLAB_TRACE_RECORDS"], "w", buffering=1) as out:
+    # Block-buffered: a write per line would cost a system call per step.
+    # The file is closed, so complete, however the trace ends here; a GDB
+    # killed for time leaves no trace at all (make trace says so).
+    with open(env["BOOTLAB_TRACE_RECORDS"], "w", buffering=RECORDS_BUFFER) as out:
         tracer = None
         try:
             stepping.quiet[0] += 1    # no mode messages or context display at our stops

@@ -51,6 +51,12 @@ XEN_ELFNOTE_PHYS32_ENTRY = 18
 
 # ---- A PC boot sector, for the hint when a disk image is given as KERNEL= ----
 BOOT_SIGNATURE_OFF, BOOT_SIGNATURE = 510, b"\x55\xaa"
+# Other files people give as KERNEL= by mistake, by their magic: an ISO 9660
+# image (ECMA-119: "CD001" in the volume descriptor at sector 16 of 2048
+# bytes), a qcow2 disk, a Debian package (an ar archive).
+ISO9660_OFF, ISO9660_MAGIC = 0x8001, b"CD001"
+QCOW2_MAGIC = b"QFI\xfb"
+AR_MAGIC = b"!<arch>\n"
 
 
 def _u32(data, off):
@@ -183,8 +189,27 @@ def _entry(data):
         raise Refused("an ELF%d without a Multiboot header or a PVH entry note: QEMU's "
                       "-kernel cannot boot it (it takes Multiboot version 1, a Linux "
                       "bzImage, or an ELF with a PVH note)" % (64 if data[4] == ELFCLASS64 else 32))
-    disk = data[BOOT_SIGNATURE_OFF:BOOT_SIGNATURE_OFF + 2] == BOOT_SIGNATURE
-    hint = "; it looks like a disk image: IMAGE=" if disk else ""
+    hint = _misplaced(data)
     raise Refused("not a kernel QEMU's -kernel can boot: no Linux boot header (\"HdrS\" "
                   "at 0x202), no Multiboot header in its first 8192 bytes, not an ELF%s"
                   % hint)
+
+
+def _misplaced(data):
+    """'; it is ...: give ...' for a file that is no kernel but something
+    people pass as one, or ''."""
+    if data[ISO9660_OFF:ISO9660_OFF + len(ISO9660_MAGIC)] == ISO9660_MAGIC:
+        hybrid = data[BOOT_SIGNATURE_OFF:BOOT_SIGNATURE_OFF + 2] == BOOT_SIGNATURE
+        return ("; it is an ISO 9660 CD image: %s" % (
+            "it has an MBR (a hybrid ISO), so boot it as a disk: IMAGE=" if hybrid else
+            "give the kernel inside it (e.g. its isolinux/ or boot/ vmlinuz) as KERNEL=, "
+            "or boot the CD with QEMU_ARGS='-cdrom FILE -boot d'"))
+    if data.startswith(QCOW2_MAGIC):
+        return ("; it is a qcow2 disk image: convert it (qemu-img convert -O raw IN OUT) "
+                "and give it as IMAGE=")
+    if data.startswith(AR_MAGIC):
+        return ("; it is an ar archive (a Debian package?): extract it (dpkg-deb -x) and "
+                "give its boot/vmlinuz-* as KERNEL=")
+    if data[BOOT_SIGNATURE_OFF:BOOT_SIGNATURE_OFF + 2] == BOOT_SIGNATURE:
+        return "; it looks like a disk image: IMAGE="
+    return ""

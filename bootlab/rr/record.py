@@ -73,7 +73,7 @@ class Qmp:
             # query says the same
 
 
-def record(image, rrdir, seconds, smp=None):
+def record(image, rrdir, seconds, shape=None):
     image = Path(image)
     if not image.is_file():
         raise RecordError("no image at %s" % image)
@@ -87,7 +87,7 @@ def record(image, rrdir, seconds, smp=None):
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2",
                     str(rrdir / rrargs.SNAPSHOTS), "1M"], check=True, timeout=60)
     cmd = rrargs.qemu_command("record", rrdir / rrargs.LOG, rrdir,
-                              rrdir / "debugcon.log", smp=smp) + ["-qmp", "stdio"]
+                              rrdir / "debugcon.log", shape=shape) + ["-qmp", "stdio"]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             preexec_fn=die_with_parent)
@@ -125,18 +125,20 @@ def record(image, rrdir, seconds, smp=None):
         "end_icount": end_icount,
         "ended": ended,
         "seconds": round(time.monotonic() - started, 2),
-        "smp": smp,
+        # The replay must build the same machine (replay.py reads it back).
+        "machine": shape or {},
     }
     (rrdir / rrargs.META).write_text(json.dumps(meta, indent=1) + "\n")
     return meta
 
 
-def is_current(image, rrdir, smp=None):
-    """True when rrdir holds a recording of exactly this image (and CPU count)."""
+def is_current(image, rrdir, shape=None):
+    """True when rrdir holds a recording of exactly this image, on the same
+    machine (CPU=, MEM=, SMP=, QEMU_ARGS=)."""
     try:
         meta = json.loads((rrdir / rrargs.META).read_text())
         return (meta["image_sha256"] == hashlib.sha256(Path(image).read_bytes()).hexdigest()
-                and meta.get("smp") == smp)
+                and meta.get("machine", {}) == (shape or {}))
     except (OSError, ValueError, KeyError):
         return False
 

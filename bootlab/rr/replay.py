@@ -463,7 +463,7 @@ def main():
     accept_gdb(int(args[2]))
     session = private_copies(rrdir)
     cmd = rrargs.qemu_command("replay", rrdir / rrargs.LOG, session, session / "debugcon.log",
-                              extra=["-S", "-gdb", "stdio"], smp=meta.get("smp"))
+                              extra=["-S", "-gdb", "stdio"], shape=meta.get("machine"))
 
     def spawn():
         # Each QEMU gets fresh copies of the disks: an interrupted one may

@@ -28,9 +28,11 @@ SNAPSHOT_NAME = "init"
 ICOUNT_SHIFT = 7
 
 
-def qemu_command(mode, logfile, diskdir, debugcon, extra=(), smp=None):
-    """mode: "record" or "replay"; diskdir holds DISK and SNAPSHOTS; smp:
-    the CPU count (a replay must use the recording's)."""
+def qemu_command(mode, logfile, diskdir, debugcon, extra=(), shape=None):
+    """mode: "record" or "replay"; diskdir holds DISK and SNAPSHOTS; shape:
+    the machine's CPU model, memory, CPU count and extra options
+    (bootlab.cli.machine_options), the same for a recording and its replays:
+    the recording's metadata keeps them (record.py)."""
     rr = ["-icount", "shift=%d,rr=%s,rrfile=%s,rrsnapshot=%s"
           % (ICOUNT_SHIFT, mode, logfile, SNAPSHOT_NAME),
           "-drive", "file=%s,if=none,id=disk-direct" % (Path(diskdir) / DISK),
@@ -38,4 +40,5 @@ def qemu_command(mode, logfile, diskdir, debugcon, extra=(), smp=None):
           "-device", "ide-hd,drive=disk-replay",
           "-drive", "file=%s,if=none,id=rr-snapshots" % (Path(diskdir) / SNAPSHOTS),
           "-nic", "none"]
-    return cmdline.qemu(cmdline.Machine(smp=smp), debugcon=debugcon, extra=rr + list(extra))
+    return cmdline.qemu(cmdline.Machine(**(shape or {})), debugcon=debugcon,
+                        extra=rr + list(extra))

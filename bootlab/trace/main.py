@@ -47,11 +47,19 @@ def positive(text):
     return value
 
 
-def run_gdb(build, image, options, records, exec_log):
+def machine_for(image):
+    """The lab's image on the machine make's CPU= MEM= SMP= QEMU_ARGS= shape
+    (bootlab.cli checks them, as for make debug); TraceError for bad ones."""
+    from .. import cli
+    from ..own import check
     try:
-        machine = cmdline.Machine(disk=image, smp=cmdline.smp_from_env())
-    except cmdline.BadOption as e:
-        raise TraceError(str(e))
+        return cmdline.Machine(disk=image, **cli.machine_options())
+    except check.Bad as e:
+        raise TraceError(str(e)) from None
+
+
+def run_gdb(build, image, options, records, exec_log):
+    machine = machine_for(image)
     env = dict(os.environ, BOOTLAB_TRACE_RECORDS=str(records),
                BOOTLAB_TRACE_EXECLOG=str(exec_log), BOOTLAB_TRACE_MAX=str(options.max),
                BOOTLAB_TRACE_BIOS="1" if options.bios else "0")

@@ -7,6 +7,7 @@ goes to, wrapped as the CPU wraps it (addressing.py); the text then names
 the linear address CS.base + that IP (and, in 16-bit code with CS.base not
 0, the seg:off too). In 64-bit mode CS.base is 0 and the two are the same.
 """
+import functools
 import sys
 import types
 
@@ -45,6 +46,7 @@ def _import_capstone():
 capstone = _import_capstone()
 X86 = capstone.x86_const
 
+_UNKNOWN = object()      # an Insn's fact not worked out yet (None is an answer)
 _MODES = {16: capstone.CS_MODE_16, 32: capstone.CS_MODE_32, 64: capstone.CS_MODE_64}
 _decoders = {}
 
@@ -93,11 +95,14 @@ class Insn:
         self.mnemonic = cs.mnemonic
         self.op_str = cs.op_str
         self.selector, self.cs_base, self.bits = selector, cs_base, bits
+        self._written = self._rep = None     # worked out on first use
+        self._target = self._successors = _UNKNOWN
 
     # ---- what it is ----------------------------------------------------------
-    @property
+    @functools.cached_property
     def kind(self):
-        """far, fault, cr, msr, table, sreg, int, hlt, rep, or '' for the rest."""
+        """far, fault, cr, msr, table, sreg, int, hlt, rep, or '' for the rest
+        (worked out once: an Insn is reused while its bytes stay, see decode)."""
         i = self.cs.id
         if i in (X86.X86_INS_INT, X86.X86_INS_INT1, X86.X86_INS_INT3, X86.X86_INS_INTO):
             return "int"
@@ -121,7 +126,9 @@ class Insn:
 
     def written_regs(self):
         """Registers it writes, whatever the syntax's operand order."""
-        return set(self.cs.regs_access()[1])
+        if self._written is None:
+            self._written = frozenset(self.cs.regs_access()[1])
+        return self._written
 
     def loads_sreg(self):
         """mov Sreg, r/m or pop Sreg (SDM Vol. 2B MOV, POP)."""
@@ -136,9 +143,11 @@ class Insn:
     def is_rep(self):
         """A rep/repe/repne string instruction: one instruction, many
         iterations (a single step runs one iteration, SDM Vol. 2B "REP")."""
-        words = self.mnemonic.split()
-        return len(words) > 1 and words[0].startswith("rep") and \
-            words[1].startswith(STRING_OPS)
+        if self._rep is None:
+            words = self.mnemonic.split()
+            self._rep = len(words) > 1 and words[0].startswith("rep") and \
+                words[1].startswith(STRING_OPS)
+        return self._rep
 
     def may_reload_cs(self):
         """Can executing it load CS (and so change CS.base, CS.D or CS.L)
@@ -147,6 +156,12 @@ class Insn:
 
     def relative_target(self):
         """The IP a relative jump or call goes to, or None."""
+        if self._target is not _UNKNOWN:
+            return self._target
+        self._target = self._relative_target()
+        return self._target
+
+    def _relative_target(self):
         if not self.cs.group(X86.X86_GRP_BRANCH_RELATIVE):
             return None
         ops = self.cs.operands
@@ -155,6 +170,11 @@ class Insn:
         return None
 
     def successors(self):
+        if self._successors is _UNKNOWN:
+            self._successors = self._find_successors()
+        return self._successors
+
+    def _find_successors(self):
         """IPs where the CPU can be after it, when no exception interferes
         and CS is not reloaded: the next instruction and a relative branch's
         target (both, for a conditional one: jcc, loop, jcxz). None when the
@@ -163,13 +183,13 @@ class Insn:
         target = self.relative_target()
         if target is not None:
             unconditional = self.cs.id in (X86.X86_INS_JMP, X86.X86_INS_CALL)
-            return {target} if unconditional else {target, nxt}
+            return frozenset({target} if unconditional else {target, nxt})
         group = self.cs.group
         if group(X86.X86_GRP_JUMP) or group(X86.X86_GRP_CALL) or group(X86.X86_GRP_RET):
             return None
         if self.is_rep():
-            return {self.ip, nxt}    # one iteration, or the last
-        return {nxt}
+            return frozenset({self.ip, nxt})    # one iteration, or the last
+        return frozenset({nxt})
 
     # ---- how it reads ---------------------------------------------------------
     def target_linear(self):

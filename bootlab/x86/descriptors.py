@@ -15,7 +15,7 @@ from .sdm import (DESC_TYPE_SHIFT, DESC_TYPE_MASK, DESC_TYPE_CODE, DESC_TYPE_RW,
                   DESC_P, DESC_AVL, DESC_L, DESC_DB, DESC_G, DESC_SIZE, DESC_SIZE_LONG_SYS,
                   GDT_MAX_ENTRIES, IDT_VECTORS, IVT_ENTRY_SIZE, GATE_IST_MASK,
                   SYS_TYPES_LEGACY, SYS_TYPES_LONG, SYS_TYPE_TASK_GATE,
-                  IDT_GATES_LEGACY, IDT_GATES_LONG, REAL_SEG_SHIFT)
+                  IDT_GATES_LEGACY, IDT_GATES_LONG, REAL_SEG_SHIFT, SEL_TI, SEL_RPL_MASK)
 
 FLAGS_MASK = 0x00ffff00      # high doubleword without base 31:24 and 23:16, as QEMU prints it
 LIMIT_HIGH = 0x000f0000
@@ -72,16 +72,18 @@ def attr_text(flags, long_mode):
     return " ".join(words)
 
 
-def gdt_entries(data, long_mode):
+def gdt_entries(data, long_mode, null_first=True):
     """(offset, raw bytes, text) for each descriptor of a GDT image, at most
-    GDT_MAX_ENTRIES. In IA-32e mode a system descriptor takes 16 bytes."""
+    GDT_MAX_ENTRIES. In IA-32e mode a system descriptor takes 16 bytes.
+    null_first=False for an LDT, whose entry 0 is an ordinary descriptor
+    (only the GDT's first entry is the null descriptor, SDM 3.4.2)."""
     off = 0
     end = min(len(data), GDT_MAX_ENTRIES * DESC_SIZE)
     while off + DESC_SIZE <= end:
         low, high = struct.unpack_from("<II", data, off)
         raw = data[off:off + DESC_SIZE]
         size = DESC_SIZE
-        if off == 0:
+        if off == 0 and null_first:
             text = "null descriptor"
         elif not (low | high):
             text = "empty"
@@ -142,3 +144,15 @@ def gdtr_is_reset_value(base, limit):
     """GDTR as the CPU comes out of reset (base 0, limit 0xffff, SDM 9.1.1
     Table 9-1): no LGDT yet, and in real mode the bytes there are the IVT."""
     return base == 0 and limit == 0xffff
+
+
+def ldt_selector(offset, rpl=0):
+    """The selector that names the LDT entry at this byte offset: its index,
+    TI=1 (SDM 3.4.2, Figure 3-6), and the requested privilege level."""
+    return offset | SEL_TI | rpl
+
+
+def ldtr_empty(selector, flags):
+    """LDTR null or not present: no LDT in use (SDM 3.5.1: a null LDTR is
+    allowed, and every selector with TI=1 then raises #GP)."""
+    return (selector & ~SEL_RPL_MASK) == 0 or not flags & DESC_P

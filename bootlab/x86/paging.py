@@ -329,3 +329,14 @@ def size_text(size):
         if size >= unit and size % unit == 0:
             return "%d %s" % (size // unit, name)
     return "%d B" % size
+
+
+def where(maps, phys):
+    """Every virtual address that maps the physical address phys, from
+    mappings()'s list: (virtual address, (virt, phys, size, rights) of the
+    leaf that maps it), in virtual-address order. A physical page is often
+    mapped more than once: identity and higher half while a kernel boots,
+    its direct map and its text mapping later (SDM 4.10.2: aliases are
+    allowed; each has its own rights)."""
+    return [(va + phys - pa, (va, pa, size, rights))
+            for va, pa, size, rights in maps if pa <= phys < pa + size]
