@@ -791,9 +791,12 @@ def ex19(g):
 
 # ---- 20-22. More than one CPU (make SMP=2) ---------------------------------------------
 # The SMP kernel on two CPUs, as the texts start it (`make debug SMP=2`),
-# whatever SMP= `make grade` itself was given; the challenges use four.
-# GDB's thread N is CPU N-1. `monitor info registers -a` gives every CPU's
-# state (plain `info registers` shows the monitor's CPU, not GDB's thread).
+# whatever SMP= `make grade` itself was given; exercise 21's challenge uses
+# four. GDB's thread N is CPU N-1. `monitor info registers -a` gives every
+# CPU's state (plain `info registers` shows the monitor's CPU, not GDB's
+# thread). CPU 1 stops only at temporary breakpoints (the probe's `run`), as
+# the texts advise: GDB never steps it over a breakpoint, the moment a late
+# Start-Up IPI can take (lab/20, step 4).
 
 LEARNER_CPUS, CHALLENGE_CPUS = 2, 4
 CHALLENGE_VECTOR = 9   # exercise 20's challenge: the Start-Up IPIs name page 9
@@ -818,7 +821,7 @@ def linear_pc(regs):
     return regs.segs["CS"].base + regs.values.get("RIP", regs.values.get("EIP", 0))
 
 
-def ap_bits_set(value):
+def bits_set(value):
     return [bit for bit in range(32) if value >> bit & 1]
 
 
@@ -826,7 +829,7 @@ def sipi_plan(out):
     """From the reset to the BSP's two lapic_send calls for CPU 1 (INIT,
     then the first Start-Up IPI), then on to CPU 1's first instruction.
     kmain first: a breakpoint on lapic_send resolved before the kernel is in
-    memory would skip no prologue (FACTS), and read the arguments too early."""
+    memory would skip no prologue (lab/09), and read the arguments too early."""
     sym = symbols(out)
     return [["run", "k", f"*{sym['kmain']:#x}"],
             ["run", "init", "lapic_send"], ["eval", "icr_init", "icr_low"],
@@ -865,11 +868,11 @@ def ex20(g):
     g.number("ex20.cpu", 1, lambda: at_start().cpu,
              "the CPU that stops at ap_start (step 4: GDB's thread N is CPU N-1; `bl cpus`)")
     g.number("ex20.cs", 2, lambda: at_start().segs["CS"].selector,
-             "CS of that CPU at ap_start (step 5, `bl seg`)")
+             "CS of that CPU at ap_start (step 4, `bl seg`)")
     g.number("ex20.linear", 2, lambda: linear_pc(at_start()),
-             "the linear address of its first instruction: CS.base + IP (step 5)")
+             "the linear address of its first instruction: CS.base + IP (step 4)")
     g.number("ex20.pc", 1, lambda: at_start() and s["pc"],
-             "what GDB's `$pc` holds at that stop (step 5, `p $pc`)")
+             "what GDB's `$pc` holds at that stop (step 4, `p $pc`)")
 
     # The challenge: both Start-Up IPIs with vector 9 (start_ap's `vector`
     # changed at the INIT); CPU 1's first instruction is then at page 9.
@@ -911,19 +914,19 @@ def ex21(g):
             raise Wrong("no symbol covers that stack pointer")
         return m.group(1)
     g.number("ex21.gdtr_base", 1, lambda: ap("pm", "pm_regs").tables["GDT"][0],
-             "GDTR's base on the AP at ap_pm_entry (step 2, `bl seg`)")
+             "GDTR's base on the AP at ap_pm_entry (step 1, `bl seg`)")
     g.number("ex21.idtr_limit_at_pm_entry", 2, lambda: ap("pm", "pm_regs").tables["IDT"][1],
-             "IDTR's limit on the AP at ap_pm_entry (step 2)")
+             "IDTR's limit on the AP at ap_pm_entry (step 1)")
     g.number("ex21.cr0_at_pm_entry", 2, lambda: ap("pm", "pm_regs").values["CR0"],
-             "CR0 on the AP at ap_pm_entry (step 2, `bl cr`)")
+             "CR0 on the AP at ap_pm_entry (step 1, `bl cr`)")
     g.number("ex21.cr3_at_lm_entry", 1, lambda: ap("lm", "lm_regs").values["CR3"],
-             "CR3 on the AP at ap_lm_entry (step 3)")
+             "CR3 on the AP at ap_lm_entry (step 3, `bl cr`)")
     g.number("ex21.cs_at_lm_entry", 1, lambda: ap("lm", "lm_regs").segs["CS"].selector,
-             "CS on the AP at ap_lm_entry (step 3)")
+             "CS on the AP at ap_lm_entry (step 3, `bl seg` or `p $cs`)")
     g.number("ex21.idtr_base_at_ap_main", 1, lambda: ap("main", "main_regs").tables["IDT"][0],
              "IDTR's base on the AP at ap_main (step 4, `bl seg`)")
     g.number("ex21.rsp_at_ap_main", 2, lambda: ap("main", "main_regs") and s["rsp"],
-             "RSP at ap_main's very first instruction (step 4, `break *ap_main`)")
+             "RSP at ap_main's very first instruction (step 4, `tbreak *ap_main`)")
     g.number("ex21.return_address", 1, lambda: s["ret"],
              "the 8 bytes on top of the AP's stack there (step 4, `x/gx $rsp`)")
     g.word("ex21.stack_symbol", 1, lambda: reached(s, "main", "ap_main") and symbol("sym"),
@@ -962,7 +965,7 @@ def ex22(g):
 
     def extra():
         reached(ok, "sipi", "the second lapic_send of the default SMP build")
-        bits = ap_bits_set(icr() & ~ok["icr_sipi"])
+        bits = bits_set(icr() & ~ok["icr_sipi"])
         if len(bits) != 1:
             raise Wrong("the bug build's Start-Up IPI does not differ from the right one "
                         "by one bit set too many")
