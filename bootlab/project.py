@@ -140,18 +140,49 @@ MAGIC_SIZES = (2, 3)
 AP_MILESTONES = [
     Milestone("ap_start", "An AP's first instruction",
               "the Start-Up IPI started this AP in real mode at VV00:0000 "
-              "(CS = vector << 8, linear = vector << 12)"),
+              "(CS = vector << 8, linear = vector << 12)",
+              "CPU 0 sent INIT, then a Start-Up IPI with vector 0x0a: CPU 1 left its\n"
+              "wait-for-SIPI state in real mode at 0a00:0000, CS = vector << 8 = 0x0a00,\n"
+              "CS.base = vector * 4096 = 0xa000 (SDM Vol. 3A 8.4.4.1). GDB says SIGTRAP at\n"
+              "0x0 because its $pc is IP alone; QEMU matched the breakpoint on CS.base + IP.\n"
+              "CPU 0 meanwhile is in 64-bit C, in smp_start_aps() waiting for CPU 1. `bl cpus`\n"
+              "shows both; every other bl command describes GDB's selected thread, CPU 1.\n"
+              "(QEMU calls a CPU that is not in HLT \"running\", stopped or not.)",
+              ["bl cpus", "info threads", "bl seg"]),
     Milestone("ap_gdt_loaded", "The AP has the BSP's GDT",
-              "LGDT done on this AP, with the BSP's GDTR from the mailbox"),
+              "LGDT done on this AP, with the BSP's GDTR from the mailbox",
+              "CPU 1's GDTR was the reset value (base 0, limit 0xffff): every CPU has its\n"
+              "own. The far jump made CS = 0 (IP is now the address the code is linked at,\n"
+              "as in boot.asm), and LGDT loaded the GDTR CPU 0 left in the mailbox: both\n"
+              "CPUs now use one GDT, CPU 0's:",
+              ["bl gdt"]),
     Milestone("ap_pe_set", "CR0.PE is set on the AP",
-              "CR0.PE=1 on this AP, but CS still holds its real-mode cache"),
+              "CR0.PE=1 on this AP, but CS still holds its real-mode cache",
+              "As on CPU 0 at pe_set: protected mode, but CS still holds its real-mode\n"
+              "cache. CR0 is this CPU's own: INIT left CD and NW set (0x60000010), where\n"
+              "SeaBIOS had cleared them on CPU 0.",
+              ["bl cr"]),
     Milestone("ap_pm_entry", "The AP's first 32-bit instruction",
-              "the far jump loaded CS=SEL_CODE32: this AP is in 32-bit protected mode"),
+              "the far jump loaded CS=SEL_CODE32: this AP is in 32-bit protected mode",
+              "The far jump loaded CS with selector 0x08 of the shared GDT: 32-bit code.\n"
+              "The two CPUs are in different modes at the same stop:",
+              ["bl cpus"]),
     Milestone("ap_pg_set", "CR0.PG is set on the AP",
-              "CR0.PG=1 on this AP, with the BSP's CR3: compatibility mode"),
+              "CR0.PG=1 on this AP, with the BSP's CR3: compatibility mode",
+              "PAE, CR3, EFER.LME, then CR0.PG, in the order lmode.asm used on CPU 0.\n"
+              "CR3 is CPU 0's PML4, from the mailbox: one set of page tables, one address\n"
+              "space for both CPUs. CS is still 32-bit: compatibility mode.",
+              ["bl cr"]),
     Milestone("ap_lm_entry", "The AP's first 64-bit instruction",
-              "the far jump loaded CS=SEL_CODE64: this AP is in 64-bit mode"),
-    Milestone("ap_main", "The AP runs C", "this AP runs C, on a stack of its own"),
+              "the far jump loaded CS=SEL_CODE64: this AP is in 64-bit mode",
+              "The far jump loaded CS with selector 0x18 (L=1): CPU 1 runs 64-bit code,\n"
+              "in the kernel proper, like CPU 0.",
+              ["bl cpus"]),
+    Milestone("ap_main", "The AP runs C", "this AP runs C, on a stack of its own",
+              "ap_lm_entry loaded the data segments and CPU 0's IDT, took this CPU's stack\n"
+              "from the mailbox and called ap_main(cpu), the CPU number in EDI. The stack\n"
+              "is what a CPU must not share: RSP points into ap_stacks, 4 KiB per AP.",
+              ["bt", "info args", "info symbol $rsp"]),
 ]
 AP_NAMES = [m.name for m in AP_MILESTONES]
 # Where an AP stays once it is online: cli; hlt, for good.
@@ -176,10 +207,11 @@ def check_symbols(table):
         raise KeyError("symbols missing from the .sym files: " + ", ".join(missing))
 
 
-def transition_at(table, addr, magic):
-    """The milestone a stop at linear `addr` belongs to, or None. A magic
-    breakpoint stops 2 or 3 bytes after its label; a breakpoint on it."""
-    for name in NAMES:
+def transition_at(table, addr, magic, names=None):
+    """The milestone (of names: the boot path's by default) a stop at linear
+    `addr` belongs to, or None. A magic breakpoint stops 2 or 3 bytes after
+    its label; a breakpoint on it."""
+    for name in NAMES if names is None else names:
         where = table.get(name)
         if where is None:
             continue

@@ -6,8 +6,10 @@
 #                symbols loaded (x window with $DISPLAY, else term on a pty)
 #   tour-bochs   scripted tour of every transition -> $(B)/tour-bochs.txt
 #   crosscheck   QEMU under GDB and Bochs agree at every milestone
-#   SMP=N        run-bochs and debug-bochs give Bochs N CPUs (cpu: count=N;
-#                Debian's Bochs 2.7 has SMP support) and build the SMP kernel
+#   SMP=N        run-bochs, debug-bochs and crosscheck give Bochs N CPUs (cpu:
+#                count=N; Debian's Bochs 2.7 has SMP support) and build the SMP
+#                kernel; crosscheck gives QEMU N CPUs too and compares each
+#                AP's walk, on every CPU started by then
 #
 # Every run works on a private copy of $(IMG) in a directory of its own:
 # runs never share an image, a lock file or a log. The drivers bound every

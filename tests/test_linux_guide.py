@@ -124,22 +124,38 @@ def readme_transcript():
     return found[0]
 
 
+README_VERSION = re.compile(r"linux-image-(6\.1\.0-\d+-amd64)")
+
+
 def test_readme_transcript_is_what_the_session_shows(guide):
     """Every line of the README's transcript, in order, except `...` (left
-    out) and the `$ ` shell lines; the kernel version is the fetched one."""
+    out) and the `$ ` shell lines. The README shows the kernel version its
+    text names; another build of it (a mirror that has moved on, or not yet
+    got there) puts its tables and code elsewhere and takes other step
+    counts, so then every number is left out of the comparison and only
+    the session's shape is checked."""
     s, _, package = guide
     version = package[len("linux-image-"):]
+    same_build = README_VERSION.search((ROOT / "README.md").read_text()).group(1) == version
     session_lines = [l.rstrip() for l in s.transcript().splitlines()]
+    if not same_build:
+        session_lines = [_numbers_out(l) for l in session_lines]
     at = 0
     for line in readme_transcript():
         if line.strip() in ("...", "") or line.startswith("$ "):
             continue
         line = re.sub(r"6\.1\.0-\d+-amd64", version, line).rstrip()
+        if not same_build:
+            line = _numbers_out(line)
         while at < len(session_lines) and not _same(session_lines[at], line):
             at += 1
         assert at < len(session_lines), "README line not in the session (in order): %r\n%s" % (
             line, s.transcript())
         at += 1
+
+
+def _numbers_out(line):
+    return re.sub(r"\b(0x)?[0-9a-f]*\d[0-9a-f]*\b", "N", line)
 
 
 def _same(got, want):

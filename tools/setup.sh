@@ -20,8 +20,10 @@ packages_for() {
 	debug) echo qemu-system-x86 qemu-utils gdb python3-capstone lz4 zstd ;;
 	bochs) echo bochs bochsbios vgabios bochs-term bochs-x ;;
 	# git: the tests read what ships from the checkout's HEAD (git show),
-	# not from a learner's working tree.
-	check) echo python3 python3-pytest tmux git ;;
+	# not from a learner's working tree. libc6-dev: the constants test
+	# compiles a host program against include/ (stdio.h), and gcc does not
+	# pull it in with --no-install-recommends (seen on a fresh system).
+	check) echo python3 python3-pytest tmux git libc6-dev ;;
 	# make check-fresh: a minimal Debian 12 built with debootstrap.
 	fresh) echo debootstrap ;;
 	# make toolchain: Debian's upstream tarballs, a host C/C++ compiler, bison and

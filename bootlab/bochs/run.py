@@ -23,6 +23,7 @@ import threading
 from .. import proc, project
 from ..qemu import cmdline
 from . import driver, parse
+from .tour import instruction_after
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,16 +42,6 @@ bootlab: Bochs debugger, stopped at 0x7c00 (boot_start), symbols loaded.
 """
 
 
-def second_instruction(table, name):
-    """The linear address of the instruction after the one at `name`, in the
-    kernel (64-bit code, as kernel.bin holds it)."""
-    from ..x86 import decode
-    addr = table[name]
-    with open(os.path.join(driver.BUILD, "kernel.bin"), "rb") as f:
-        f.seek(addr - parse.K["KERNEL_ADDR"])
-        return addr + decode.decode(f.read(decode.X86_MAX_INSN), addr, 64)[0].size
-
-
 def headless(image, cpus=1):
     run_dir = driver.RunDir(image, keep_log_as=os.path.join(driver.BUILD, "run-bochs.log"),
                             cpus=cpus)
@@ -67,7 +58,7 @@ def headless(image, cpus=1):
                 # instruction of a CPU's turn (`c` runs each CPU for a quantum
                 # and takes that instruction for the one it stopped at): a
                 # second one on the next instruction catches debug_exit then.
-                ends.add(second_instruction(table, project.END))
+                ends.add(instruction_after(driver.BUILD, table[project.END]))
                 s.command(f"lb {max(ends):#x}")
             console = []
             # Magic breakpoints stop at every transition (each AP's too): go on

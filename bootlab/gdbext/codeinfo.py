@@ -8,7 +8,6 @@ classification (far, int, cr, msr, table, hlt, rep, ...).
 """
 import gdb
 
-from .. import project
 from ..x86 import decode
 
 
@@ -62,10 +61,10 @@ class CodeCache:
         return Info(insns[0], gdb.find_pc_line(lin), symbol)
 
 
-def transition_addresses():
-    """{name: linear address} of the boot's milestone symbols that exist."""
+def addresses(names):
+    """{name: linear address} of those of names that are symbols."""
     found = {}
-    for name in project.NAMES:
+    for name in names:
         try:
             found[name] = int(gdb.parse_and_eval("(long)&%s" % name))
         except gdb.error:

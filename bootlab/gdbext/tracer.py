@@ -13,6 +13,13 @@ The mode after each step is the snapshot's (the core decides when the
 monitor must be asked). Settings come from the environment (BOOTLAB_TRACE_*,
 see main.py). A real-mode `int` runs at full speed to the next instruction
 unless BIOS=1, and so does a `rep` string instruction.
+
+BOOTLAB_TRACE_CPU=N (N > 0, an SMP kernel on N+1 CPUs or more) traces AP N
+instead: the guest runs at full speed until that CPU stops at ap_start (the
+APs before it pass there first, each stepped over the breakpoint), then
+only that CPU is stepped (raw steps are `vCont;s:THREAD`; with scheduler-
+locking on, a full-speed stretch runs it alone too), to its first VGA write
+or to ap_park. The start record names the AP path's milestones then.
 """
 import json
 import os
@@ -20,6 +27,7 @@ import time
 
 import gdb
 
+from .. import project
 from ..vga import SCREEN_BYTES, VGA_TEXT_ADDR, cell_at
 from ..x86.controlregs import BIT_TABLES, bit_changes
 from . import codeinfo, rawstep, snapshot, stepping, target
@@ -47,8 +55,9 @@ RECORDS_BUFFER = 1 << 16     # bytes
 
 
 class Tracer:
-    def __init__(self, out, show_bios, limit, exec_log):
+    def __init__(self, out, show_bios, limit, exec_log, ends=None):
         self.out, self.show_bios, self.limit, self.exec_log = out, show_bios, limit, exec_log
+        self.ends = ends or {}      # linear address -> symbol where the trace ends (ap_park)
         self.stepper = rawstep.Stepper()
         self.code = codeinfo.CodeCache()
         self.n = 0
@@ -58,6 +67,10 @@ class Tracer:
         self.vga_watch = gdb.Breakpoint("*(char(*)[%d])0x%x" % (SCREEN_BYTES, VGA_TEXT_ADDR),
                                          gdb.BP_WATCHPOINT, internal=True)
         target.packet("Z2,%x,%x" % (VGA_TEXT_ADDR, SCREEN_BYTES))
+        # QEMU's stop reply names the watchpoint (watch:b8000, the start of
+        # the range), not the byte written: the cell is found by comparing
+        # the screen with this copy (nothing writes it before the trace ends).
+        self.screen = self.read_screen()
         self.snap = snapshot.current()
 
     @property
@@ -82,6 +95,9 @@ class Tracer:
     def one(self):
         st = self.snap.state
         m, lin = st.mode, st.pc_linear
+        if lin in self.ends:
+            raise Stop("park", "CPU %d reached %s before any write to VGA memory"
+                       % (self.snap.cpu, self.ends[lin]), lin=lin)
         info = self.code.at(st)
         self.n += 1
         rec = dict(k="insn", n=self.n, lin=lin, cs=self.regs["cs"], ip=st.ip, mode=m.name,
@@ -119,7 +135,7 @@ class Tracer:
         self.emit(**rec)
         if "watch:" in reply or self.vga_watch.hit_count:
             raise Stop("vga", "instruction %d wrote VGA memory" % self.n, lin=lin,
-                       **self.cell(self.watch_address(reply)))
+                       **self.cell(self.written()))
         self.bios_returned()
 
     def annotate(self, rec, before, info):
@@ -191,6 +207,23 @@ class Tracer:
         return real_mode_bytes(before["es"], before["rdi"], BUFFER_BYTES)
 
     @staticmethod
+    def read_screen():
+        ex("maint flush dcache")     # raw steps never tell GDB the guest ran
+        try:
+            return bytes(gdb.selected_inferior().read_memory(VGA_TEXT_ADDR, SCREEN_BYTES))
+        except gdb.MemoryError:
+            return None
+
+    def written(self):
+        """The address of the first cell that differs from the copy made at
+        the start, or None (none read, or the write left the same value)."""
+        now = self.read_screen()
+        if self.screen is None or now is None:
+            return None
+        diff = next((i for i, (a, b) in enumerate(zip(self.screen, now)) if a != b), None)
+        return None if diff is None else VGA_TEXT_ADDR + (diff & ~1)
+
+    @staticmethod
     def cell(address):
         """The VGA text cell a write hit, as row and column."""
         if address is None:
@@ -198,16 +231,63 @@ class Tracer:
         row, column = cell_at(address)
         return dict(written=address, row=row, column=column)
 
-    @staticmethod
-    def watch_address(reply):
-        for field in reply.split(";"):
-            if field.startswith(("watch:", "T05watch:")):
-                return int(field.split(":")[1], 16)
+
+class NoExecLog:
+    """An AP calls no BIOS: nothing to count, and no exec log to slow it."""
+
+    def mark(self):
         return None
+
+    def lines_since(self, mark):
+        return None
+
+
+def to_boot_sector():
+    first = gdb.Breakpoint("*0x7c00", internal=True, temporary=True)
+    _, timed_out = continue_for(LEG_TIMEOUT_S, to_string=True)
+    if timed_out or first.is_valid():
+        raise Stop("error", "the BIOS did not jump to 0x7c00 within %d s (no boot "
+                   "sector? `make run` shows the BIOS's screen)" % LEG_TIMEOUT_S)
+
+
+def to_ap_start(cpu):
+    """Run until AP cpu stops at its first instruction; GDB's selected
+    thread is that CPU's then. The APs start one after the other, so CPUs
+    1 .. cpu-1 stop there first: each is stepped past it."""
+    symbols = codeinfo.addresses(project.AP_NAMES + [project.END])
+    start = symbols.get(project.AP_NAMES[0])
+    if start is None:
+        raise Stop("error", "the kernel has no %s: it was built without SMP="
+                   % project.AP_NAMES[0])
+    bp = gdb.Breakpoint("*0x%x" % start, internal=True)
+    end = gdb.Breakpoint("*0x%x" % symbols[project.END], internal=True)
+    try:
+        for _ in range(cpu):
+            _, timed_out = continue_for(LEG_TIMEOUT_S, to_string=True)
+            snapshot.invalidate()
+            if end.hit_count:
+                raise Stop("error", "the kernel reached %s before CPU %d ran %s: the BSP "
+                           "gave up on it (make run-headless with the same SMP= says why)"
+                           % (project.END, cpu, project.AP_NAMES[0]))
+            here, lin = target.thread_cpu(), snapshot.current().state.pc_linear
+            if timed_out or lin != start:
+                raise Stop("error", shutdown_note() or "CPU %d did not reach %s within %d s "
+                           "(CPU %d stopped at 0x%x)" % (cpu, project.AP_NAMES[0],
+                                                         LEG_TIMEOUT_S, here, lin))
+            if here == cpu:
+                return
+            bp.enabled = False          # an earlier AP: on past the breakpoint
+            ex("stepi")
+            bp.enabled = True
+        raise Stop("error", "CPU %d never stopped at %s" % (cpu, project.AP_NAMES[0]))
+    finally:
+        bp.delete()
+        end.delete()
 
 
 def main():
     env = os.environ
+    cpu = int(env.get("BOOTLAB_TRACE_CPU", "0"))
     # Block-buffered: a write per line would cost a system call per step.
     # The file is closed, so complete, however the trace ends here; a GDB
     # killed for time leaves no trace at all (make trace says so).
@@ -216,16 +296,21 @@ def main():
         try:
             stepping.quiet[0] += 1    # no mode messages or context display at our stops
             ex("set disassembly-flavor intel")
-            first = gdb.Breakpoint("*0x7c00", internal=True, temporary=True)
-            _, timed_out = continue_for(LEG_TIMEOUT_S, to_string=True)
-            if timed_out or first.is_valid():
-                raise Stop("error", "the BIOS did not jump to 0x7c00 within %d s (no boot "
-                           "sector? `make run` shows the BIOS's screen)" % LEG_TIMEOUT_S)
-            out.write(json.dumps(dict(k="start", t=time.monotonic(),
-                                      symbols=codeinfo.transition_addresses())) + "\n")
-            log = ExecLog(env["BOOTLAB_TRACE_EXECLOG"])
+            if cpu:
+                to_ap_start(cpu)
+                ex("set scheduler-locking on")    # the other CPUs wait, always
+                names = project.AP_NAMES
+                ends = {a: n for n, a in codeinfo.addresses([project.AP_PARK]).items()}
+                log = NoExecLog()
+            else:
+                to_boot_sector()
+                names, ends = project.NAMES, {}
+                log = None
+            out.write(json.dumps(dict(k="start", t=time.monotonic(), cpu=cpu, names=names,
+                                      symbols=codeinfo.addresses(names))) + "\n")
+            log = log or ExecLog(env["BOOTLAB_TRACE_EXECLOG"])
             tracer = Tracer(out, env.get("BOOTLAB_TRACE_BIOS") == "1",
-                            int(env.get("BOOTLAB_TRACE_MAX", "100000")), log)
+                            int(env.get("BOOTLAB_TRACE_MAX", "100000")), log, ends)
             tracer.run()
         except Stop as e:
             out.write(json.dumps(dict(k="end", reason=e.reason, message=str(e),

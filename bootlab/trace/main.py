@@ -8,8 +8,17 @@ writes one JSON record per instruction; this module turns the records into
 text (listing.py, summary.py, bios.py). The whole run is bounded by
 --timeout, the number of instructions by --max.
 
-Usage: python3 -m bootlab.trace.main [--bios] [--max N] [--timeout S] [--build DIR] [--out FILE]
-Exit status 0 when the trace reached a VGA write, 1 otherwise (one line why).
+--cpu N (make's TRACE_CPU=N, with SMP=M, N < M) traces application
+processor N of the SMP kernel instead: from ap_start, the first instruction
+its Start-Up IPI gave it, to its first write to VGA text memory (or to
+ap_park, should it write none); --cpu 0, the BSP, is the usual trace. Not
+CPU=: that is QEMU's CPU model for every target. --check only checks the
+options (make runs it before it builds anything).
+
+Usage: python3 -m bootlab.trace.main [--bios] [--max N] [--timeout S] [--cpu N] [--check]
+                                     [--build DIR] [--out FILE]
+Exit status 0 when the trace reached its end (a VGA write; ap_park for an
+AP), 1 otherwise (one line why).
 """
 import argparse
 import json
@@ -31,6 +40,8 @@ milestones = project
 ELFS = project.ELF_FILES
 COLOURS = {"stage": "1", "mode": "1;33", "mark": "36", "bios": "35", "end": "1;32",
            "fail": "1;31"}
+MEANING = dict(project.MEANING, **{m.name: m.meaning for m in project.AP_MILESTONES})
+ENDS_OK = ("vga", "park")          # the end records of a complete trace
 
 
 class TraceError(Exception):
@@ -45,6 +56,32 @@ def positive(text):
     if value <= 0:
         raise argparse.ArgumentTypeError("%r is not a positive whole number" % text)
     return value
+
+
+def smp():
+    try:
+        return cmdline.smp_from_env()
+    except cmdline.BadOption as e:
+        raise TraceError(str(e))
+
+
+def traced_cpu(text, cpus):
+    """TRACE_CPU= as a CPU number of a PC with `cpus` CPUs (None: SMP=
+    not given, one CPU), or TraceError with the one line that says why not."""
+    if text is None:
+        return 0
+    if not text.isdigit():
+        raise TraceError("TRACE_CPU=%s: give a CPU number: 0 for the BSP (the default), 1 or "
+                         "more for an AP (with SMP=)" % (text if text.isprintable() else repr(text)))
+    cpu = int(text)
+    if cpu and cpus is None:
+        raise TraceError("TRACE_CPU=%d traces an application processor: give SMP=%d (or more) "
+                         "too; without SMP= the PC has one CPU, CPU 0" % (cpu, cpu + 1))
+    if cpu >= (cpus or 1):
+        which = "CPU 0 only" if cpus == 1 else "CPUs 0 and 1" if cpus == 2 else \
+            "CPUs 0 to %d" % (cpus - 1)
+        raise TraceError("TRACE_CPU=%d: with SMP=%d the PC has %s" % (cpu, cpus, which))
+    return cpu
 
 
 def machine_for(image):
@@ -62,7 +99,8 @@ def run_gdb(build, image, options, records, exec_log):
     machine = machine_for(image)
     env = dict(os.environ, BOOTLAB_TRACE_RECORDS=str(records),
                BOOTLAB_TRACE_EXECLOG=str(exec_log), BOOTLAB_TRACE_MAX=str(options.max),
-               BOOTLAB_TRACE_BIOS="1" if options.bios else "0")
+               BOOTLAB_TRACE_BIOS="1" if options.bios else "0",
+               BOOTLAB_TRACE_CPU=str(options.cpu))
     with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd),
                       Path(records).with_name("qemu.log")) as qemu:
         argv = cmdline.gdb(batch=True, symbols=[build / e for e in ELFS], commands=[
@@ -81,7 +119,7 @@ def render(records, describer, gdb_log):
     """(listing lines, terminal lines with their colour, end record)."""
     start = records[0] if records and records[0]["k"] == "start" else {"symbols": {}}
     at = {addr: name for name, addr in start["symbols"].items()}
-    order = [n for n in milestones.NAMES if n in start["symbols"]]
+    order = [n for n in start.get("names", milestones.NAMES) if n in start["symbols"]]
     sources, summary = Sources(), Summary()
     full, term = [], []
     end = None
@@ -98,7 +136,7 @@ def render(records, describer, gdb_log):
                     not summary.stages or summary.stages[-1].name != name):
                 summary.open(name, rec["mode"], rec["t"])
                 put(stage_heading(order.index(name) + 1, len(order), name,
-                                  milestones.MEANING[name], rec), "stage")
+                                  MEANING[name], rec), "stage")
             summary.insn(rec)
             marked = rec["kind"] in HIGHLIGHT or "changed" in rec or "unfinished" in rec
             put(insn_line(rec, sources), "mark" if marked else None, show=marked)
@@ -115,7 +153,7 @@ def render(records, describer, gdb_log):
     if end is None:
         raise TraceError("GDB ended before the trace did; its output is in %s"
                          % shown_path(gdb_log))
-    put(end_banner(end, records), "end" if end["reason"] == "vga" else "fail")
+    put(end_banner(end, records), "end" if end["reason"] in ENDS_OK else "fail")
     if end.get("empty_steps"):
         put("(QEMU answered %d single steps without executing anything; each was stepped "
             "again)" % end["empty_steps"], show=False)
@@ -138,6 +176,8 @@ def end_banner(end, records):
             cell = " wrote 0x%x (row %d, column %d)" % (end["written"], end["row"], end["column"])
         return "== first write to VGA text memory: instruction %d%s%s ==" % (
             last["n"], where, cell)
+    if end["reason"] == "park" and last:
+        return "== %s: after instruction %d%s ==" % (end["message"], last["n"], where)
     if last:
         return "== trace ended after instruction %d%s: %s ==" % (last["n"], where, end["message"])
     return "== trace ended: %s ==" % end["message"]
@@ -166,9 +206,15 @@ def main(argv=None):
                    help="list BIOS calls instruction by instruction")
     p.add_argument("--max", type=positive, default=100000, help="most instructions to trace")
     p.add_argument("--timeout", type=positive, default=300, help="seconds for the whole run")
+    p.add_argument("--cpu", default=None, help="trace this CPU (make's TRACE_CPU=; an AP: "
+                   "from ap_start)")
+    p.add_argument("--check", action="store_true", help="check the options, trace nothing")
     p.add_argument("--build", type=Path, default=ROOT / "build")
     p.add_argument("--out", type=Path, default=None)
     options = p.parse_args(argv)
+    options.cpu = traced_cpu(options.cpu, smp())
+    if options.check:
+        return
     options.build = options.build.resolve()
     options.out = options.out or options.build / "trace.txt"
     image = options.build / "bootlab.img"
@@ -186,19 +232,30 @@ def main(argv=None):
     gdb_log.write_text(output)
     if not records:
         raise TraceError("GDB did not start the trace; its output is in %s" % shown_path(gdb_log))
+    if records[0]["k"] == "end":        # it ended before the first instruction
+        raise TraceError(records[0]["message"])
     full, term, end = render(records, Describer(), gdb_log)
-    options.out.write_text("bootlab trace (make trace%s): every instruction from 0x7c00 to the "
-                           "first write to VGA text memory.\n%s\n\n%s\n" % (
-                               " BIOS=1" if options.bios else "", LEGEND, "\n".join(full)))
+    options.out.write_text("%s\n%s\n\n%s\n" % (title(options), LEGEND, "\n".join(full)))
     colour = (sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
               and "NO_COLOR" not in os.environ)
+    if options.cpu:         # which CPU it is, before lines that look like the BSP's
+        print(paint(title(options), "stage", colour))
     for text, c in term:
         print(paint(text, c, colour))
     print("full listing (%d instructions): %s" % (
         sum(1 for r in records if r["k"] == "insn"), shown_path(options.out)))
-    if end["reason"] != "vga":
+    if end["reason"] not in ENDS_OK:
         raise TraceError("%s; the listing so far is in %s"
                          % (end["message"], shown_path(options.out)))
+
+
+def title(options):
+    if options.cpu:
+        return ("bootlab trace (make trace SMP=%d TRACE_CPU=%d): every instruction CPU %d "
+                "executes from ap_start, the first its Start-Up IPI gave it, to its first write "
+                "to VGA text memory." % (smp(), options.cpu, options.cpu))
+    return ("bootlab trace (make trace%s): every instruction from 0x7c00 to the first write "
+            "to VGA text memory." % (" BIOS=1" if options.bios else ""))
 
 
 def run():
