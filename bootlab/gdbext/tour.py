@@ -29,7 +29,9 @@ PARK = project.Milestone(
     "HLT, which only NMI, SMI or INIT end (the jmp after it is there should one).\n"
     "For this leg the tour held CPU 0 (set scheduler-locking on): once CPU 1 said\n"
     "it is online, CPU 0 goes on, and could reach the end of the kernel before\n"
-    "CPU 1 gets here whenever the host is slow to run CPU 1.")
+    "CPU 1 gets here whenever the host is slow to run CPU 1. After this stop it\n"
+    "lets CPU 1 alone run into its HLT, so the end finds it there.")
+PARK_TRIES, PARK_SLICE_S = 20, 0.25     # CPU 1 has two instructions to run: cli, hlt
 
 # How long one leg of the tour may take before we call the guest hung.
 LEG_TIMEOUT_S = 20
@@ -146,7 +148,24 @@ def ap_journey(failures, number):
         number += 1
         ap_leg(m, cpu, failures, number, hold=m is PARK)
         show(m)
+    into_hlt(cpu)
     return number
+
+
+def into_hlt(cpu):
+    """Run the selected CPU alone until it sits in HLT (it then never stops
+    by itself: each slice ends with an interrupt), so that the end of the
+    tour shows it halted whatever the host's scheduling."""
+    gdb.execute("set scheduler-locking on")
+    try:
+        for _ in range(PARK_TRIES):
+            continue_for(PARK_SLICE_S, to_string=True)
+            snapshot.invalidate()
+            if snapshot.current().monitor.halted:
+                return
+    finally:
+        gdb.execute("set scheduler-locking off")
+    raise gdb.GdbError(f"tour: CPU {cpu} did not reach its HLT in ap_park")
 
 
 def tour():
