@@ -12,10 +12,11 @@ from conftest import EXIT_FAILURE, EXIT_SUCCESS, ROOT, gdb_batch, make, run_qemu
 
 from bootlab.lab import checks  # noqa: F401  (registers the exercises)
 from bootlab.lab import gradelib
+from bootlab.qemu import monitor
 
 BUGS = ["gdt-limit", "lm-selector", "no-pdpte", "a20-reset", "stage2-sectors", "vga-cell",
         "e820-stack"]
-SMP_BUGS = ["sipi-vector"]      # SMP builds only (tests/test_smp.py)
+SMP_BUGS = ["sipi-vector"]      # SMP builds only (and tests/test_smp.py)
 
 
 def nm(build, name):
@@ -25,7 +26,8 @@ def nm(build, name):
 def test_bug_list_matches_genconfig_and_lab():
     text = (ROOT / "tools/genconfig.sh").read_text()
     assert re.search(r'^bugs="(.*)"$', text, re.M).group(1).split() == BUGS
-    for bug in BUGS:
+    assert re.search(r'^smp_bugs="(.*)"$', text, re.M).group(1).split() == SMP_BUGS
+    for bug in BUGS + SMP_BUGS:
         assert list((ROOT / "lab").glob(f"[0-9][0-9]-bug-{bug}.md")), bug
 
 
@@ -182,3 +184,53 @@ def test_e820_stack_hunt_in_a_replay_finds_the_graders_answers(tmp_path):
     assert re.search(r"^(?:\(gdb\) )*mode:\s+real$", bios, re.M), bios
     assert printed(bios) == [hex(truth["bios_cs"]), hex(truth["bios_writer"])]
     assert printed(part["int"]) == [hex(truth["di_at_int"])], part["int"]
+
+
+# ---- 22: sipi-vector, the SMP hunt -------------------------------------------------
+
+SMP_CPUS = 2        # as lab/22 starts it: make BUG=sipi-vector debug SMP=2
+
+
+def sipi_facts(build, *steps):
+    """A probe session on two CPUs: to the BSP's first Start-Up IPI for CPU 1
+    (stopped in lapic_send, before the ICR write), then `steps`."""
+    from bootlab.lab.checks import sipi_plan
+    s = gradelib.Session(build, sipi_plan(build)[:5] + list(steps), "test", cpus=SMP_CPUS)
+    assert s.facts["sipi"]["reached"], s.output
+    return s.facts
+
+
+def test_sipi_vector_bug_sends_a_logical_start_up_ipi_to_page_0(variant):
+    """Lab 22's diagnosis: the bug's ICR word is the right one with the
+    page number taken out and the destination-mode bit put in; CPU 1 stays
+    where SeaBIOS parked it."""
+    c = gradelib.const
+    good = sipi_facts(variant(SMP=str(SMP_CPUS)))
+    bad = sipi_facts(variant(SMP=str(SMP_CPUS), BUG="sipi-vector"),
+                     ["gdb", "bp", "hbreak ap_start"], ["run", "end", "debug_exit"],
+                     ["eval", "status", "status"], ["gdb", "regs", "monitor info registers -a"])
+    assert good["icr_sipi"] ^ bad["icr_sipi"] == c("ICR_DEST_LOGICAL") | c("TRAMPOLINE_VECTOR")
+    assert bad["icr_sipi"] & c("ICR_VECTOR_MASK") == 0
+    assert bad["end"]["reached"] and bad["status"] == c("DEBUG_EXIT_FAILURE")
+    cpu1 = monitor.parse_all(bad["regs"])[1]
+    assert cpu1.halted and not cpu1.values["CR0"] & c("CR0_PG"), "still in SeaBIOS's code"
+
+
+def test_sipi_vector_challenge_mends_each_mistake(variant):
+    """Lab 22's challenge, in the debugger at the INIT's stop: the right
+    vector brings CPU 1 online; only the destination bit cleared starts it
+    at page 0, 0000:0000."""
+    c = gradelib.const
+    from bootlab.lab.checks import sipi_plan
+    build = variant(SMP=str(SMP_CPUS), BUG="sipi-vector")
+    to_init = sipi_plan(build)[:2] + [["gdb", "up", "up"]]
+    mended = gradelib.Session(build, to_init + [
+        ["gdb", "set", f"set var vector = {c('TRAMPOLINE_VECTOR')}"], ["gdb", "clear", "delete"],
+        ["run", "end", "debug_exit"], ["eval", "status", "status"]], "test", cpus=SMP_CPUS)
+    assert mended.facts["status"] == c("DEBUG_EXIT_SUCCESS"), mended.output
+    physical = gradelib.Session(build, to_init + [
+        ["gdb", "set", "set var vector = vector & ~(1 << 11)"], ["gdb", "clear", "delete"],
+        ["gdb", "bp", "hbreak *0"], ["cont", "start"], ["eval", "thread", "$_thread"],
+        ["gdb", "regs", "monitor info registers -a"]], "test", cpus=SMP_CPUS)
+    regs = monitor.parse_all(physical.facts["regs"])[physical.facts["thread"] - 1]
+    assert regs.cpu == 1 and regs.segs["CS"].selector == 0 and regs.values["EIP"] == 0

@@ -182,6 +182,30 @@ def test_grading_wrong_answers_gives_no_answer_away(truth, tmp_path):
     assert not problems, "answers given away:\n" + "\n".join(problems)
 
 
+def test_lab_readme_grade_sample_is_todays(truth, tmp_path):
+    """lab/README.md's sample of make grade's output (only `ex01.dl` right,
+    `ex01.signature` wrong, the scripts as they ship): its score, the points
+    won whatever the answers, and the number of self-checks are today's."""
+    answers, _ = truth
+    given = {"ex01.dl": answers["ex01.dl"], "ex01.signature": wrong(answers["ex01.signature"])}
+    scripts = tmp_path / "scripts"
+    committed_tree("lab/scripts", scripts)
+
+    def grade(fn):
+        g = Grader(given, scripts)
+        fn(g)
+        return g
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        graded = list(pool.map(grade, [fn for _, fn in EXERCISES.values()]))
+    got = sum(p for g in graded for _, p, s, _ in g.counted() if s == "PASS")
+    full = sum(p for g in graded for _, p, _, _ in g.counted())
+    optional = sum(len(g.challenges()) for g in graded)
+    text = (ROOT / "lab/README.md").read_text()
+    assert re.search(rf"^Score: {got}/{full}  \(", text, re.M), (got, full)
+    assert f"Challenges: 0 of {optional} self-checks match" in text, optional
+    assert f"({got}, not 2:" in text, got
+
+
 def test_shipped_answers_are_empty_and_grade_fails_with_hints(tmp_path):
     # What git holds, not the working tree: a learner's filled-in answers
     # and scripts must not fail this test.

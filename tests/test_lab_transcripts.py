@@ -58,6 +58,23 @@ def test_lab_shape():
         assert f"BUG={name}" in readme
 
 
+NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve "
+                "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
+
+
+def test_readmes_count_the_lab_as_it_is():
+    """The counts the two READMEs give where they first name the lab's parts
+    ("fourteen exercises ... eight bug hunts") are the texts' own."""
+    bugs = len([p for p in TEXTS if "-bug-" in p.name])
+    want = {"exercises": len(TEXTS) - bugs, "bug hunts": bugs}
+    for name in ("README.md", "lab/README.md"):
+        text = " ".join((ROOT / name).read_text().split())
+        for what, count in want.items():
+            said = re.search(rf"\b({'|'.join(NUMBER_WORDS)}) {what}\b", text, re.I)
+            assert said, f"{name} does not say how many {what} there are"
+            assert NUMBER_WORDS.index(said.group(1).lower()) == count, (name, said.group(0), count)
+
+
 # ---- No answer key in the texts ----------------------------------------------------
 # The graded answers are computed now, the way the grader computes its truth
 # (bootlab/lab/checks.py through the Oracle of tests/test_lab_grade.py), and must not

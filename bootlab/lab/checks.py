@@ -27,12 +27,13 @@ SCRIPTS = LAB / "scripts"
 _sessions = {}
 
 
-def session(g, out, plan, tag):
+def session(g, out, plan, tag, cpus=None):
     """Run one probe session (or reuse the one this process already ran with
-    the same build and plan) and keep its output for the log."""
-    key = (str(out), json.dumps(plan))
+    the same build, plan and CPUs) and keep its output for the log. `cpus`:
+    a machine with that many CPUs (default: as many as the build's SMP=)."""
+    key = (str(out), json.dumps(plan), cpus)
     if key not in _sessions:
-        _sessions[key] = Session(out, plan, tag)
+        _sessions[key] = Session(out, plan, tag, cpus)
     s = _sessions[key]
     g.logs.append(f"== {tag}: GDB/QEMU session; what your scripts printed, and how it ended:\n"
                   f"{s.output}")
@@ -786,3 +787,213 @@ def ex19(g):
              "context line's `linear`, or `p/x $bl_pc()`)")
     g.number("bug19.bios_cs", 1, lambda: writer("cs"), "CS at that instruction (step 4)")
     g.number("bug19.di_at_int", 1, lambda: writer("di"), "DI at the `int 0x15` (step 4, `p/x $di`)")
+
+
+# ---- 20-22. More than one CPU (make SMP=2) ---------------------------------------------
+# The SMP kernel on two CPUs, as the texts start it (`make debug SMP=2`),
+# whatever SMP= `make grade` itself was given; exercise 21's challenge uses
+# four. GDB's thread N is CPU N-1. `monitor info registers -a` gives every
+# CPU's state (plain `info registers` shows the monitor's CPU, not GDB's
+# thread). CPU 1 stops only at temporary breakpoints (the probe's `run`), as
+# the texts advise: GDB never steps it over a breakpoint, the moment a late
+# Start-Up IPI can take (lab/20, step 4).
+
+LEARNER_CPUS, CHALLENGE_CPUS = 2, 4
+CHALLENGE_VECTOR = 9   # exercise 20's challenge: the Start-Up IPIs name page 9
+ICR_DM_SHIFT = 8        # the ICR's delivery mode is bits 10:8 (SDM Vol. 3A Figure 10-12)
+
+
+def smp_build(**options):
+    return build(SMP=LEARNER_CPUS, **options)
+
+
+def cpu_regs(s, name, cpu):
+    """CPU `cpu`'s registers (bootlab.qemu.monitor.Registers) from a probe's
+    `monitor info registers -a`."""
+    try:
+        return {r.cpu: r for r in monitor.parse_all(s[name])}[cpu]
+    except (monitor.MonitorError, KeyError):
+        raise Wrong(f"the machine did not show CPU {cpu}'s registers")
+
+
+def linear_pc(regs):
+    """CS.base + IP (EIP or RIP) of one CPU."""
+    return regs.segs["CS"].base + regs.values.get("RIP", regs.values.get("EIP", 0))
+
+
+def bits_set(value):
+    return [bit for bit in range(32) if value >> bit & 1]
+
+
+def sipi_plan(out):
+    """From the reset to the BSP's two lapic_send calls for CPU 1 (INIT,
+    then the first Start-Up IPI), then on to CPU 1's first instruction.
+    kmain first: a breakpoint on lapic_send resolved before the kernel is in
+    memory would skip no prologue (lab/09), and read the arguments too early."""
+    sym = symbols(out)
+    return [["run", "k", f"*{sym['kmain']:#x}"],
+            ["run", "init", "lapic_send"], ["eval", "icr_init", "icr_low"],
+            ["run", "sipi", "lapic_send"], ["eval", "icr_sipi", "icr_low"],
+            ["eval", "apic_id", "apic_id"], ["gdb", "up", "up"], ["eval", "vector", "vector"],
+            ["gdb", "bp", "hbreak ap_start"], ["cont", "start"], ["eval", "thread", "$_thread"],
+            ["eval", "pc", "$pc"], ["gdb", "regs", "monitor info registers -a"]]
+
+
+@exercise(20, "The Start-Up IPI: where an AP starts")
+def ex20(g):
+    out = smp_build()
+    s = session(g, out, sipi_plan(out), "ex20")
+
+    def icr(name):
+        reached(s, name, "lapic_send")
+        return s["icr_" + name]
+
+    def at_start():
+        """The registers of the CPU that stopped at ap_start. GDB reports
+        that stop as a bare SIGTRAP ($pc is the offset in CS, the breakpoint
+        is on the linear address), so it is recognised by the linear address."""
+        regs = cpu_regs(s, "regs", s["thread"] - 1)
+        if linear_pc(regs) != symbols(out)["ap_start"]:
+            raise Wrong("the machine did not stop at ap_start (how the session ended is in "
+                        "the grader's notes)")
+        return regs
+    g.number("ex20.icr_init", 2, lambda: icr("init"),
+             "`icr_low` in the BSP's first lapic_send call (step 2, `p/x icr_low`)")
+    g.number("ex20.icr_sipi", 2, lambda: icr("sipi"),
+             "`icr_low` in its second call, the first Start-Up IPI (step 3)")
+    g.number("ex20.vector", 1, lambda: icr("sipi") & const("ICR_VECTOR_MASK"),
+             "bits 7:0 of that ICR word, the Start-Up IPI's vector (step 3)")
+    g.number("ex20.sipi_delivery_mode", 1, lambda: icr("sipi") >> ICR_DM_SHIFT & 7,
+             "bits 10:8 of that ICR word, its delivery mode (step 3, x86.h ICR_DM_*)")
+    g.number("ex20.cpu", 1, lambda: at_start().cpu,
+             "the CPU that stops at ap_start (step 4: GDB's thread N is CPU N-1; `bl cpus`)")
+    g.number("ex20.cs", 2, lambda: at_start().segs["CS"].selector,
+             "CS of that CPU at ap_start (step 4, `bl seg`)")
+    g.number("ex20.linear", 2, lambda: linear_pc(at_start()),
+             "the linear address of its first instruction: CS.base + IP (step 4)")
+    g.number("ex20.pc", 1, lambda: at_start() and s["pc"],
+             "what GDB's `$pc` holds at that stop (step 4, `p $pc`)")
+
+    # The challenge: both Start-Up IPIs with vector 9 (start_ap's `vector`
+    # changed at the INIT); CPU 1's first instruction is then at page 9.
+    other = CHALLENGE_VECTOR << const("SIPI_PAGE_SHIFT")
+    c = session(g, out, sipi_plan(out)[:2] + [
+        ["gdb", "up", "up"], ["gdb", "set", f"set var vector = {CHALLENGE_VECTOR}"],
+        ["gdb", "clear", "delete"], ["gdb", "bp", f"hbreak *{other:#x}"], ["cont", "start"],
+        ["eval", "thread", "$_thread"], ["gdb", "regs", "monitor info registers -a"]],
+        "ex20-challenge")
+
+    def cs_elsewhere():
+        regs = cpu_regs(c, "regs", c["thread"] - 1)
+        if linear_pc(regs) != other:
+            raise Wrong("CPU 1 did not start at page 9 after `set var vector = 9`")
+        return regs.segs["CS"].selector
+    g.number("ex20.cs_vector_9", 0, cs_elsewhere, "CS at CPU 1's first instruction when "
+             "start_ap's vector is 9 (challenge)", optional=True)
+
+
+@exercise(21, "An AP's way to long mode: what it shares, what it must not")
+def ex21(g):
+    out = smp_build()
+    s = session(g, out, [["run", "pm", "ap_pm_entry"], ["eval", "pm_thread", "$_thread"],
+                         ["gdb", "pm_regs", "monitor info registers -a"],
+                         ["run", "lm", "ap_lm_entry"], ["gdb", "lm_regs", "monitor info registers -a"],
+                         ["run", "main", "*ap_main"], ["eval", "rsp", "$rsp"],
+                         ["eval", "ret", "*(unsigned long long *)$rsp"],
+                         ["gdb", "sym", "info symbol $rsp"],
+                         ["gdb", "main_regs", "monitor info registers -a"],
+                         ["gdb", "bsp", "thread 1"], ["gdb", "bsp_sym", "info symbol $rsp"]], "ex21")
+
+    def ap(stop, name):
+        reached(s, stop, {"pm": "ap_pm_entry", "lm": "ap_lm_entry", "main": "ap_main"}[stop])
+        return cpu_regs(s, name, s["pm_thread"] - 1)
+
+    def symbol(name):
+        m = re.match(r"(\w+)", s[name])
+        if not m or m.group(1) == "No":
+            raise Wrong("no symbol covers that stack pointer")
+        return m.group(1)
+    g.number("ex21.gdtr_base", 1, lambda: ap("pm", "pm_regs").tables["GDT"][0],
+             "GDTR's base on the AP at ap_pm_entry (step 1, `bl seg`)")
+    g.number("ex21.idtr_limit_at_pm_entry", 2, lambda: ap("pm", "pm_regs").tables["IDT"][1],
+             "IDTR's limit on the AP at ap_pm_entry (step 1)")
+    g.number("ex21.cr0_at_pm_entry", 2, lambda: ap("pm", "pm_regs").values["CR0"],
+             "CR0 on the AP at ap_pm_entry (step 1, `bl cr`)")
+    g.number("ex21.cr3_at_lm_entry", 1, lambda: ap("lm", "lm_regs").values["CR3"],
+             "CR3 on the AP at ap_lm_entry (step 3, `bl cr`)")
+    g.number("ex21.cs_at_lm_entry", 1, lambda: ap("lm", "lm_regs").segs["CS"].selector,
+             "CS on the AP at ap_lm_entry (step 3, `bl seg` or `p $cs`)")
+    g.number("ex21.idtr_base_at_ap_main", 1, lambda: ap("main", "main_regs").tables["IDT"][0],
+             "IDTR's base on the AP at ap_main (step 4, `bl seg`)")
+    g.number("ex21.rsp_at_ap_main", 2, lambda: ap("main", "main_regs") and s["rsp"],
+             "RSP at ap_main's very first instruction (step 4, `tbreak *ap_main`)")
+    g.number("ex21.return_address", 1, lambda: s["ret"],
+             "the 8 bytes on top of the AP's stack there (step 4, `x/gx $rsp`)")
+    g.word("ex21.stack_symbol", 1, lambda: reached(s, "main", "ap_main") and symbol("sym"),
+           "the symbol the AP's RSP points into (step 4, `info symbol $rsp`)")
+    g.word("ex21.bsp_stack_symbol", 1, lambda: reached(s, "main", "ap_main") and symbol("bsp_sym"),
+           "the symbol CPU 0's RSP points into at that stop (step 5, `thread 1`)")
+
+    # The challenge: four CPUs; the stack CPU 3 gets.
+    c = session(g, out, [["gdb", "bp", "hbreak *ap_main if $edi == 3"], ["cont", "c3"],
+                         ["eval", "cpu", "$edi"], ["eval", "rsp", "$rsp + 8"]],
+                "ex21-challenge", cpus=CHALLENGE_CPUS)
+
+    def top3():
+        if c["cpu"] != 3:
+            raise Wrong("the machine did not stop at ap_main on CPU 3")
+        return c["rsp"]
+    g.number("ex21.cpu3_stack_top", 0, top3, "the top of CPU 3's stack, the value ap_lm_entry "
+             "loads into RSP, with SMP=4 (challenge: a breakpoint condition on $edi)",
+             optional=True)
+
+
+@exercise(22, "Bug hunt: BUG=sipi-vector")
+def ex22(g):
+    bad, good = smp_build(BUG="sipi-vector"), smp_build()
+    s = session(g, bad, sipi_plan(bad)[:8] + [
+        ["gdb", "bp", "hbreak ap_start"], ["run", "end", "debug_exit"], ["eval", "status", "status"],
+        ["gdb", "regs", "monitor info registers -a"]], "ex22")
+    ok = session(g, good, sipi_plan(good), "ex22-default")
+    text = headless(bad)
+    g.logs.append("== ex22: the bug build's debug console was read (%d lines); run `make "
+                  "run-headless SMP=2 BUG=sipi-vector` to see it" % len(text.splitlines()))
+
+    def icr():
+        reached(s, "sipi", "the second lapic_send")
+        return s["icr_sipi"]
+
+    def extra():
+        reached(ok, "sipi", "the second lapic_send of the default SMP build")
+        bits = bits_set(icr() & ~ok["icr_sipi"])
+        if len(bits) != 1:
+            raise Wrong("the bug build's Start-Up IPI does not differ from the right one "
+                        "by one bit set too many")
+        return bits[0]
+
+    def mode():
+        logical = const("ICR_DEST_LOGICAL")
+        return ["logical"] if icr() & logical else ["physical"]
+
+    def never_started():
+        reached(s, "end", "debug_exit")
+        return cpu_regs(s, "regs", 1)
+    g.number("bug22.icr_sipi", 2, icr, "`icr_low` in the bug build's second lapic_send call "
+             "(step 2)")
+    g.number("bug22.vector_field", 1, lambda: icr() & const("ICR_VECTOR_MASK"),
+             "bits 7:0 of that ICR word: the vector the AP would get (step 2)")
+    g.number("bug22.extra_bit", 2, extra, "the ICR bit set in the bug build's Start-Up IPI and "
+             "not in the right one (step 3: compare with exercise 20's word)")
+    g.word("bug22.dest_mode", 1, mode, "the destination mode that bit asks for (step 3, "
+           "x86.h, SDM Vol. 3A 10.6.1)")
+    g.number("bug22.vector_variable", 1, lambda: reached(s, "sipi", "lapic_send") and s["vector"],
+             "`vector` in start_ap's frame (step 4, `up`, `p/x vector`)")
+    g.number("bug22.ap_pc", 2, lambda: linear_pc(never_started()),
+             "the linear address CPU 1 is at when CPU 0 reaches debug_exit (step 5, `bl cpus`)")
+    g.number("bug22.exit_status", 1, lambda: never_started() and s["status"],
+             "the status the kernel hands debug_exit (step 5)")
+
+    def reported():
+        if "smp: cpu 1 (APIC id 1) not online" not in text:
+            raise Wrong("the bug build's debug console does not report CPU 1 missing")
+    g.test("the bug build reports CPU 1 missing", 1, reported)

@@ -54,6 +54,7 @@ class NoAnswer(Wrong):
 
 _build_lock = threading.Lock()
 _built = {}
+_cpus = {}      # build directory -> the CPUs its SMP= asked for (its machines get them)
 
 
 def build(**options):
@@ -76,6 +77,8 @@ def build(**options):
             if not made.ok:
                 raise RuntimeError(f"make {' '.join(args)} failed:\n{made.output}")
             _built[name] = out
+            if options.get("SMP"):
+                _cpus[out] = cmdline.smp_count(str(options["SMP"]))
     return out
 
 
@@ -98,8 +101,12 @@ def const(*names):
 
 # ---- The machine ---------------------------------------------------------------
 
-def machine(out):
-    return cmdline.Machine(disk=out / "bootlab.img", smp=cmdline.smp_from_env())
+def machine(out, cpus=None):
+    """The PC a build runs on: `cpus` CPUs if given, else as many as the
+    build's own SMP= asked for (the SMP exercises are written for SMP=2,
+    whatever `make grade SMP=` says), else make's SMP= (BOOTLAB_SMP)."""
+    return cmdline.Machine(disk=out / "bootlab.img",
+                           smp=cpus or _cpus.get(out) or cmdline.smp_from_env())
 
 
 class Session:
@@ -108,7 +115,7 @@ class Session:
     how the session ended (never the machine's values: logs are shown to
     the learner)."""
 
-    def __init__(self, out, plan, tag):
+    def __init__(self, out, plan, tag, cpus=None):
         self.out, self.plan, self.tag = out, plan, tag
         # -no-reboot would turn `monitor system_reset` (used before a
         # learner's script) into a shutdown: drop it for those sessions.
@@ -118,7 +125,7 @@ class Session:
             plan_file.write_text(json.dumps(plan))
             env = dict(os.environ, BOOTLAB_PROBE_PLAN=str(plan_file),
                        BOOTLAB_PROBE_OUT=str(facts_file), BOOTLAB_PROBE_LIMIT=str(STOP_LIMIT_S))
-            m = machine(out)
+            m = machine(out, cpus)
             with session.Qemu(lambda fd: cmdline.qemu(m, gdb_fd=fd, drop=drop),
                               Path(tmp, "qemu.log")) as qemu:
                 argv = cmdline.gdb(batch=True, symbols=project.elf_paths(out), commands=[

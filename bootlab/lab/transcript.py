@@ -8,6 +8,7 @@ to reproduce it:
     <!-- transcript: make debug -->              a fresh `make debug`, GDB at 0x7c00
     <!-- transcript: make BUG=gdt-limit debug -->  the same on a bug build
     <!-- transcript: make debug STOP=reset -->   options go before or after the target
+    <!-- transcript: make debug SMP=2 -->        two CPUs, the kernel that starts the second
     <!-- transcript: make BUG=e820-stack debug-rr -->  a replay (make debug-rr)
     <!-- transcript: same session -->            typed next, in the GDB session of
                                                  the block before (no fresh start)
@@ -48,7 +49,9 @@ MARKER = re.compile(r"^<!-- transcript: (.+?) -->\n```[a-z]*\n(.*?)^```$", re.M 
 SAME = "same session"
 LIMIT_S = 30            # one block's commands; a session gets this per block
 GDB_TARGETS = ("debug", "debug-rr")
-VARIANT = re.compile(r"\b(?:BUG|FAULT)=\S+")
+# Options that change what is built: a session with any of them builds into a
+# directory of its own (SMP=: the kernel that starts the other CPUs).
+VARIANT = re.compile(r"\b(?:BUG|FAULT|SMP)=\S+")
 OPTION = re.compile(r"^[A-Z_]+=\S*$")
 
 
