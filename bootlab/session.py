@@ -58,7 +58,7 @@ class Qemu:
         # display refuses to start otherwise: "We need a terminal output").
         # ram_bytes: the guest runs in RAM shared with GDB (see gdb_env).
         self.terminal = terminal
-        self.ram_bytes, self.ram_fd = ram_bytes, None
+        self.ram_bytes, self.ram_fd, self.ram_view = ram_bytes, None, None
         self.argv_for, self.log_path = argv_for, str(log)
         self.requested_port = port
         self.stdin, self.new_session, self.env = stdin, new_session, env
@@ -78,6 +78,9 @@ class Qemu:
             # A memfd: no file anywhere, gone with the last process that holds it.
             self.ram_fd = os.memfd_create("bootlab-guest-ram", os.MFD_CLOEXEC)
             os.ftruncate(self.ram_fd, self.ram_bytes)
+            # GDB gets a read-only descriptor of it: nothing run from GDB can
+            # write the guest's memory behind QEMU's back.
+            self.ram_view = os.open("/proc/self/fd/%d" % self.ram_fd, os.O_RDONLY | os.O_CLOEXEC)
             argv = argv + cmdline.shared_ram_args(self.ram_fd, self.ram_bytes)
             fds += (self.ram_fd,)
         try:
@@ -106,12 +109,12 @@ class Qemu:
     def gdb_env(self):
         """What GDB's environment needs to read the shared guest RAM, if any
         (gdbext/guestram.py); gdb_fds() the descriptor to hand it."""
-        if self.ram_fd is None:
+        if self.ram_view is None:
             return {}
-        return {"BOOTLAB_GUEST_RAM_FD": str(self.ram_fd)}
+        return {"BOOTLAB_GUEST_RAM_FD": str(self.ram_view)}
 
     def gdb_fds(self):
-        return () if self.ram_fd is None else (self.ram_fd,)
+        return () if self.ram_view is None else (self.ram_view,)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -130,9 +133,10 @@ class Qemu:
                 self.proc.wait(STOP_LIMIT_S)
             except subprocess.TimeoutExpired:
                 pass
-        if self.ram_fd is not None:
-            os.close(self.ram_fd)
-            self.ram_fd = None
+        for fd in (self.ram_fd, self.ram_view):
+            if fd is not None:
+                os.close(fd)
+        self.ram_fd = self.ram_view = None
 
     def __enter__(self):
         return self.start()

@@ -1,6 +1,7 @@
 """The guest RAM make debug shares with GDB (gdbext/guestram.py): bl maps
 reads the page tables from it and shows exactly what it shows through
 QEMU's monitor; a file that is not this guest's RAM is never believed."""
+import fcntl
 import os
 import re
 import subprocess
@@ -75,3 +76,13 @@ def test_make_debug_shares_the_ram_and_keeps_no_file(image):
                      r.stdout, re.M), r.stdout
     # A memfd: nothing in /dev/shm or the temporary directories.
     assert not [p for p in os.listdir("/dev/shm") if "bootlab-guest-ram" in p]
+
+
+def test_gdb_gets_the_ram_read_only(image, tmp_path):
+    machine = cmdline.Machine(disk=image)
+    with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), tmp_path / "q.log",
+                      ram_bytes=cmdline.ram_bytes(machine)) as q:
+        (fd,) = q.gdb_fds()
+        assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+        with pytest.raises(OSError):
+            os.write(fd, b"x")
