@@ -17,6 +17,7 @@ BOOTLAB_MEM, BOOTLAB_SMP, BOOTLAB_QEMU_ARGS, BOOTLAB_TUI, BOOTLAB_PORT
 (GDBPORT=), BOOTLAB_STOP (STOP=reset: stay at the reset vector). Every
 problem is one line and exit status 1 (2 for usage).
 """
+import functools
 import os
 import re
 import subprocess
@@ -98,15 +99,11 @@ def machine(paused_disk=True):
                            initrd=initrd or None, **shape)
 
 
-_stop = []
-
-
+@functools.cache
 def stop_address():
     """Where GDB stops first (checked and described once: check prints
     what the file is)."""
-    if not _stop:
-        _stop.append(check.stop_address(*own()))
-    return _stop[0]
+    return check.stop_address(*own())
 
 
 def symbol_files():

@@ -11,6 +11,8 @@ import select
 import struct
 import time
 
+INTERRUPT = b"\x03"     # the byte that asks a running target to stop (GDB manual, "Interrupts")
+
 
 def frame(data: bytes) -> bytes:
     return b"$" + data + b"#" + b"%02x" % (sum(data) & 0xff)
@@ -37,7 +39,7 @@ class Reader:
             elif first in (b"+", b"-"):
                 items.append(("ack", first))
                 self.buf = self.buf[1:]
-            elif first == b"\x03":
+            elif first == INTERRUPT:
                 items.append(("int", first))
                 self.buf = self.buf[1:]
             else:
@@ -118,9 +120,9 @@ class Client:
         return self.reply(data, timeout)
 
     def interrupt(self, timeout=None) -> bytes:
-        """Stop a running target (0x03); its stop reply."""
-        self.sock.sendall(b"\x03")
-        return self.reply(b"\x03", timeout)
+        """Stop a running target; its stop reply."""
+        self.sock.sendall(INTERRUPT)
+        return self.reply(INTERRUPT, timeout)
 
     def reply(self, what, timeout=None):
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)

@@ -198,7 +198,7 @@ def batch_gdb(qemu, gdb_argv, timeout, input=None, cwd=None, env=None, log=None)
     return result
 
 
-def interactive(argv, before=None, qemu=None):
+def interactive(argv, qemu=None):
     """Run argv (GDB) in the foreground of this terminal, as a process group
     of its own: Ctrl-C then reaches GDB alone (not make, not QEMU).
     Returns its exit status. Without a terminal it simply runs. qemu: the

@@ -15,7 +15,7 @@ import sys
 
 from .sdm import (PTE_P, PTE_RW, PTE_US, PTE_PS, PTE_XD, PTE_BITS, PTE_ADDR_MASK,
                   PTE32_ADDR_MASK, PDE32_4M_HIGH_SHIFT, CR3_PAE_PDPT_MASK, CR4_PSE,
-                  EFER_NXE)
+                  EFER_NXE, PAGE_SIZE)
 
 # A page table is a plain array of little-endian words: array() decodes a
 # whole table at C speed, where a per-entry int.from_bytes loop would not.
@@ -210,7 +210,7 @@ def runs(tables, size, vspan):
         yield run
 
 
-TABLE_BYTES = 4096      # every paging structure but PAE's PDPT is one 4 KiB page
+TABLE_BYTES = PAGE_SIZE   # every paging structure but PAE's PDPT is one 4 KiB page
 
 
 def combined(level, nx, entry, inherited):
