@@ -15,6 +15,8 @@ unit-test on recorded states; the debuggers and scripts are thin adapters:
   proc.py   running processes with a deadline and guaranteed cleanup
   session.py  QEMU paused with its gdbstub on loopback, and GDB attached
   gdbstub.py  GDB's remote protocol: packets, a raw client
+  remote.py  the gdbstub as a debugger without GDB: registers, memory, the
+            monitor, breakpoints, steps (make trace steps with it)
   gdbext/   the GDB extension (`bl` commands); imports gdb, runs inside GDB
   trace/, rr/, lab/   make trace, make record/debug-rr, the lab's grader
 Entry points run as modules from the checkout: python3 -m bootlab.cli debug.

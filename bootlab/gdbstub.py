@@ -7,6 +7,7 @@ interrupt request. Inside data, `$`, `#` and `}` are escaped as `}` + (c ^
 0x20), so a raw `#` always ends a packet. Used by the record/replay relay,
 by the raw steppers (through GDB) and by `make bench`'s floor (Client).
 """
+import re
 import select
 import struct
 import time
@@ -47,6 +48,21 @@ class Reader:
         return items
 
 
+def unescape(data: bytes) -> bytes:
+    """Binary data of a reply (qXfer's): `}` + (c ^ 0x20) is c."""
+    if b"}" not in data:
+        return data
+    out, i = bytearray(), 0
+    while i < len(data):
+        if data[i:i + 1] == b"}" and i + 1 < len(data):
+            out.append(data[i + 1] ^ 0x20)
+            i += 2
+        else:
+            out.append(data[i])
+            i += 1
+    return bytes(out)
+
+
 def is_stop_reply(data) -> bool:
     """T (signal + info), S (signal), W (exited), X (killed): the packets that
     end a resume (GDB manual, "Stop Reply Packets")."""
@@ -59,6 +75,10 @@ def is_forward_resume(data: bytes) -> bool:
 
 def hexstr(text: str) -> bytes:
     return text.encode().hex().encode()
+
+
+_TAGS = re.compile(r"<(xi:include|reg)\b([^>]*)>")
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
 
 
 class RegisterLayout:
@@ -77,6 +97,33 @@ class RegisterLayout:
             # Name Nr Rel Offset Size Type "Rmt Nr" "g/G Offset"
             if len(f) == 8 and f[7].isdigit():
                 fields[f[0]] = (int(f[7]), int(f[4]))
+        return cls(fields)
+
+    @classmethod
+    def from_target_xml(cls, read, annex="target.xml"):
+        """From the target's own description (GDB manual, "Target
+        Descriptions"): read(annex) gives each document's text. Registers
+        come in document order, xi:include'd files where they are included,
+        numbered on from `regnum` when one is given; the `g` reply holds
+        them in number order, each bitsize/8 bytes. Comments are dropped
+        first: QEMU 7.2's i386-64bit.xml comments out ss_base..es_base,
+        which are not in its `g` reply."""
+        regs = []
+
+        def walk(name, depth=0):
+            text = re.sub(r"<!--.*?-->", "", read(name), flags=re.S)
+            for tag, attrs in _TAGS.findall(text):
+                a = dict(_ATTR.findall(attrs))
+                if tag == "xi:include" and depth < 4:
+                    walk(a["href"], depth + 1)
+                elif tag == "reg":
+                    number = int(a["regnum"]) if "regnum" in a else (regs[-1][0] + 1 if regs else 0)
+                    regs.append((number, a["name"], int(a["bitsize"]) // 8))
+        walk(annex)
+        fields, at = {}, 0
+        for _, name, size in sorted(regs):
+            fields[name] = (at, size)
+            at += size
         return cls(fields)
 
     def decode(self, reply, names):

@@ -1,6 +1,7 @@
 # trace.mk: `make trace`, the boot path as one annotated listing, included by
-# the top-level Makefile. bootlab/trace/main.py does the work (GDB steps QEMU
-# through bootlab/gdbext/tracer.py); see README.md, "The boot trace".
+# the top-level Makefile. bootlab/trace/main.py does the work (it steps QEMU
+# over the gdbstub itself, bootlab/trace/tracer.py; GDB names the symbols and
+# source lines); see README.md, "The boot trace".
 #
 #   make trace                 every instruction from 0x7c00 to the first
 #                              write to VGA text memory -> $(B)/trace.txt;

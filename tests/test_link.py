@@ -25,8 +25,8 @@ def lines_seen(output):
 
 
 def test_session_link_takes_a_huge_monitor_output(image, tmp_path):
-    """bootlab.session: what make debug, the tour, the grader, the tracer,
-    the cross-check and the tests use."""
+    """bootlab.session: what make debug, the tour, the grader, the
+    cross-check and the tests use."""
     machine = cmdline.Machine(disk=image)
     with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), tmp_path / "q.log") as qemu:
         argv = cmdline.gdb(batch=True, commands=[qemu.target, COUNT, "kill"])
@@ -106,3 +106,22 @@ def test_ending_a_session_whose_qemu_is_gone_is_quiet(image, tmp_path):
         result = session.batch_gdb(qemu, argv, 30)
     assert "ENDED" in result.output, result.output
     assert "Traceback" not in result.output, result.output
+
+
+def test_the_tracers_own_link_takes_a_huge_monitor_output(image, tmp_path):
+    """bootlab.remote (make trace steps with it, no GDB in between): the
+    monitor's O packets are read as they come, within one bound."""
+    from bootlab import remote
+    import time
+    machine = cmdline.Machine(disk=image)
+    with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd), tmp_path / "q.log") as qemu:
+        target = remote.Remote(qemu.port)
+        t0 = time.monotonic()
+        text = target.monitor(BIG.split(" ", 1)[1])
+        seconds = time.monotonic() - t0
+        # The link still works after it: the same registers as before.
+        assert target.registers(["rip", "cs"]) == {"rip": 0xfff0, "cs": 0xf000}
+        target.close()
+    assert len(text.splitlines()) == LINES
+    assert text.splitlines()[-1].startswith("%016x:" % ((2 * LINES - 2) * 8))
+    assert seconds < LIMIT_S

@@ -338,7 +338,7 @@ def test_an_ap_that_parks_without_writing_the_screen_ends_the_trace(tmp_path):
     records = [dict(k="start", t=0.0, cpu=1, names=project.AP_NAMES, symbols={}), insn,
                dict(k="end", reason="park", t=1.1, lin=0x110c2,
                     message="CPU 1 reached ap_park before any write to VGA memory")]
-    full, term, end = trace_main.render(records, Describer(), tmp_path / "gdb.log")
+    full, term, end = trace_main.render(records, Describer())
     assert end["reason"] in trace_main.ENDS_OK
     assert "== CPU 1 reached ap_park before any write to VGA memory: after instruction 1 at " \
            "0x110c0 ap_main+0x119 ==" in full

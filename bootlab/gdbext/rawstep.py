@@ -1,5 +1,5 @@
 """Single steps sent straight to QEMU's gdbstub, for long loops (bl
-next-mode, bl until, make trace).
+next-mode, bl until).
 
 GDB's `stepi` costs about a millisecond: it refetches registers, rebuilds
 frames and runs every stop observer. A bare `s` packet and one `g` packet

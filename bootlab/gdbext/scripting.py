@@ -1,5 +1,5 @@
 """What bootlab's GDB scripts share (the tour, the grader's probe, the
-tracer, the cross-check, the bench): a `continue` with a time limit, and an
+cross-check, the bench): a `continue` with a time limit, and an
 end that never fails; and, for an editor that attaches GDB by itself (the
 VS Code configuration in .vscode/), make gdb's symbols and first stop.
 

@@ -24,12 +24,6 @@ from . import target
 REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
         "r12", "r13", "r14", "r15", "rip", "eflags", "cs", "ss", "ds", "es", "fs", "gs",
         "fs_base", "gs_base", "cr0", "cr2", "cr3", "cr4", "efer")
-# Registers whose change means the monitor's view (segment caches and the
-# like) must be read again, besides what cs_cache_may_change checks.
-MONITOR_REGS = ("ss", "ds", "es", "fs", "gs", "fs_base", "gs_base")
-# Instructions that load segment registers or descriptor-table registers, or
-# halt: the monitor's segment lines, GDT=/IDT= or HLT= change.
-MONITOR_KINDS = ("table", "sreg", "hlt")
 
 _snapshots = {}          # CPU index -> Snapshot of this stop
 _known = {}              # CPU index -> (regs, Registers) last seen with the monitor's view
@@ -92,12 +86,9 @@ def _carried(snap):
         return None
     _, regs_before, insn = before
     known = _known.get(snap.cpu)
-    if known is None or known[0] is not regs_before or insn is None:
+    if known is None or known[0] is not regs_before:
         return None
-    after = snap.regs
-    if insn.kind in MONITOR_KINDS or any(regs_before[r] != after[r] for r in MONITOR_REGS):
-        return None
-    if x86cpu.cs_cache_may_change(regs_before, insn, after):
+    if x86cpu.monitor_view_may_change(regs_before, insn, snap.regs):
         return None
     return known[1]
 
@@ -184,10 +175,7 @@ def after_raw_step(snap_before, insn, regs_after):
     cpu = snap_before.cpu
     snap = _snapshots[cpu] = Snapshot(cpu)
     snap._regs = regs_after
-    regs_before = snap_before.regs
-    if insn is not None and insn.kind not in MONITOR_KINDS and \
-            not any(regs_before[r] != regs_after[r] for r in MONITOR_REGS) and \
-            not x86cpu.cs_cache_may_change(regs_before, insn, regs_after):
+    if not x86cpu.monitor_view_may_change(snap_before.regs, insn, regs_after):
         snap._monitor = snap_before.monitor
         _known[cpu] = (regs_after, snap._monitor)
     return snap

@@ -85,6 +85,18 @@ def status(text):
     return m.group(1).strip() if m else text.strip()
 
 
+def shutdown_note(status_text):
+    """Why the guest stopped answering, from `info status`, when QEMU's
+    machine shut down, else None: with -no-reboot a reset request (a triple
+    fault makes one) shuts it down, and -no-shutdown keeps it paused for
+    inspection (configs/qemu.args)."""
+    state = status(status_text)
+    if "shutdown" not in state:
+        return None
+    return ("the machine shut down (QEMU: %s): the CPU asked for a reset, as a triple "
+            "fault does; lab/qemu-log.sh shows the exceptions" % state)
+
+
 # ---- `info lapic` (QEMU 7.2, target/i386/cpu-dump.c) ---------------------------
 # One line per LVT entry, then Timer, SPIV, ICR, ICR2, ESR, ISR, IRR, and a
 # last line "APR 0x.. TPR 0x.. DFR 0x.. LDR 0x.. PPR 0x..". QEMU prints its

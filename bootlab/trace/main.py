@@ -2,11 +2,11 @@
 VGA text memory as one annotated listing (build/trace.txt), with the mode
 changes, control-register writes and BIOS calls summed up on the terminal.
 
-It starts QEMU paused (bootlab.session), GDB in batch mode with the lab's
-extension, and bootlab.gdbext.tracer inside it, which steps the guest and
-writes one JSON record per instruction; this module turns the records into
-text (listing.py, summary.py, bios.py). The whole run is bounded by
---timeout, the number of instructions by --max.
+It starts QEMU paused (bootlab.session); tracer.py steps the guest over
+the gdbstub and makes one record per instruction; GDB, started alongside,
+names their symbols and source lines (symbols.py); this module turns the
+records into text (listing.py, summary.py, bios.py). The whole run is
+bounded by --timeout, the number of instructions by --max.
 
 --cpu N (make's TRACE_CPU=N, with SMP=M, N < M) traces application
 processor N of the SMP kernel instead: from ap_start, the first instruction
@@ -21,19 +21,21 @@ Exit status 0 when the trace reached its end (a VGA write; ap_park for an
 AP), 1 otherwise (one line why).
 """
 import argparse
-import json
 import os
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from .. import project, session
+from .. import project, remote, session
 from ..qemu import cmdline
+from . import tracer
 from .bios import Describer
 from .listing import (HIGHLIGHT, LEGEND, bios_line, insn_line, mode_banner, notes,
                       stage_heading, Sources)
 from .summary import Summary
+from .symbols import Symbols as Names, SymbolError, annotate
 
 ROOT = project.ROOT
 milestones = project
@@ -95,27 +97,35 @@ def machine_for(image):
         raise TraceError(str(e)) from None
 
 
-def run_gdb(build, image, options, records, exec_log):
+def run_trace(build, image, options, tmp):
+    """The records of one trace, symbols and lines included. QEMU's own
+    messages go to TRACE-qemu.log beside the listing (shown if it dies)."""
     machine = machine_for(image)
-    env = dict(os.environ, BOOTLAB_TRACE_RECORDS=str(records),
-               BOOTLAB_TRACE_EXECLOG=str(exec_log), BOOTLAB_TRACE_MAX=str(options.max),
-               BOOTLAB_TRACE_BIOS="1" if options.bios else "0",
-               BOOTLAB_TRACE_CPU=str(options.cpu))
-    with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd),
-                      Path(records).with_name("qemu.log")) as qemu:
-        argv = cmdline.gdb(batch=True, symbols=[build / e for e in ELFS], commands=[
-            qemu.target, "python import bootlab.gdbext.tracer as t; t.main()"])
-        try:
-            result = session.batch_gdb(qemu, argv, options.timeout, cwd=ROOT, env=env)
-        except KeyboardInterrupt:
-            raise
-    if result.timed_out:
-        raise TraceError("no result within %d s (TRACE_TIMEOUT=); nothing was written"
-                         % options.timeout)
-    return result.output
+    deadline = time.monotonic() + options.timeout
+    symbols = project.read_symbols(project.symbol_paths(build))
+    try:
+        with session.Qemu(lambda fd: cmdline.qemu(machine, gdb_fd=fd),
+                          options.out.with_name(options.out.stem + "-qemu.log")) as qemu, \
+                Names([build / e for e in ELFS]) as names:
+            try:
+                target = remote.Remote(qemu.port)
+            except remote.RemoteError as e:
+                raise TraceError(qemu.death_note() or str(e)) from None
+            try:
+                records = tracer.trace(target, options.cpu, symbols, options.bios,
+                                       options.max, Path(tmp) / "exec.log", deadline)
+            finally:
+                target.close()
+            if records[-1]["reason"] == "error" and not qemu.alive():
+                records[-1]["message"] = qemu.death_note() or records[-1]["message"]
+            table = names.look_up(r["lin"] for r in records if r["k"] == "insn")
+    except (session.SessionError, SymbolError) as e:
+        raise TraceError(str(e)) from None
+    annotate(records, table)
+    return records
 
 
-def render(records, describer, gdb_log):
+def render(records, describer):
     """(listing lines, terminal lines with their colour, end record)."""
     start = records[0] if records and records[0]["k"] == "start" else {"symbols": {}}
     at = {addr: name for name, addr in start["symbols"].items()}
@@ -151,8 +161,7 @@ def render(records, describer, gdb_log):
             end = rec
             summary.close(rec["t"])
     if end is None:
-        raise TraceError("GDB ended before the trace did; its output is in %s"
-                         % shown_path(gdb_log))
+        raise TraceError("the trace has no end record")
     put(end_banner(end, records), "end" if end["reason"] in ENDS_OK else "fail")
     if end.get("empty_steps"):
         put("(QEMU answered %d single steps without executing anything; each was stepped "
@@ -218,23 +227,15 @@ def main(argv=None):
     options.build = options.build.resolve()
     options.out = options.out or options.build / "trace.txt"
     image = options.build / "bootlab.img"
-    missing = [str(f) for f in [image] + [options.build / e for e in ELFS] if not f.exists()]
+    missing = [str(f) for f in [image] + [options.build / e for e in ELFS] +
+               project.symbol_paths(options.build) if not f.exists()]
     if missing:
         raise TraceError("missing %s: build first (make)" % ", ".join(missing))
     with tempfile.TemporaryDirectory(prefix="bootlab-trace-") as tmp:
-        records_path = Path(tmp) / "records.jsonl"
-        output = run_gdb(options.build, image, options, records_path, Path(tmp) / "exec.log")
-        try:
-            records = [json.loads(line) for line in records_path.read_text().splitlines()]
-        except (OSError, ValueError):
-            records = []
-    gdb_log = options.out.with_name(options.out.stem + "-gdb.log")
-    gdb_log.write_text(output)
-    if not records:
-        raise TraceError("GDB did not start the trace; its output is in %s" % shown_path(gdb_log))
+        records = run_trace(options.build, image, options, tmp)
     if records[0]["k"] == "end":        # it ended before the first instruction
         raise TraceError(records[0]["message"])
-    full, term, end = render(records, Describer(), gdb_log)
+    full, term, end = render(records, Describer())
     options.out.write_text("%s\n%s\n\n%s\n" % (title(options), LEGEND, "\n".join(full)))
     colour = (sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
               and "NO_COLOR" not in os.environ)

@@ -10,10 +10,10 @@ instructions: bootlab's instructions as listed, one per line (a rep string
 BIOS instr.: what QEMU executed inside the BIOS calls (counted from its exec
   log, interrupt handlers included; it varies a little from run to run with
   the timer interrupts), or the lines stepped with BIOS=1.
-host time: host wall-clock time this traced run spent in the stage. GDB single-
-  steps every listed instruction (0.5 to 1.5 ms each, with the host's load),
-  so it measures the tracing, not the guest: untraced, QEMU boots this image
-  to the kernel's banner in about 0.1 s."""
+host time: host wall-clock time this traced run spent in the stage. Every
+  listed instruction is one single step over QEMU's gdbstub (about 0.3 ms,
+  more under load), so it measures the tracing, not the guest: untraced, QEMU
+  boots this image to the kernel's banner in about 0.1 s."""
 
 
 class Stage:

@@ -19,6 +19,12 @@ MODE_REGS = ("cr0", "cr4", "efer", "cs")
 # return pops an IP (plus an imm16 for `ret N`), a call pushes one, a jump
 # leaves the stack alone. An exception pushes 3 to 6 words instead.
 STACK_WORDS = (2, 4, 8)
+# What else QEMU's monitor shows that one instruction can change: the other
+# segment registers (their caches), FS/GS bases; and the instructions that
+# load segment or descriptor-table registers, or halt (the monitor's segment
+# lines, GDT=/IDT=, HLT=).
+MONITOR_REGS = ("ss", "ds", "es", "fs", "gs", "fs_base", "gs_base")
+MONITOR_KINDS = ("table", "sreg", "hlt")
 
 
 class Segment:
@@ -108,3 +114,13 @@ def cs_cache_may_change(before, insn, after):
     if group(X86.X86_GRP_CALL):
         return -delta not in STACK_WORDS
     return delta != 0
+
+
+def monitor_view_may_change(before, insn, after):
+    """After exactly one instruction `insn` (or None), may anything QEMU's
+    monitor shows beyond the gdbstub's registers (segment caches, GDTR,
+    IDTR, the halt state, the mode) differ from before? When not, a
+    debugger keeps the monitor's previous answer instead of asking again."""
+    return (insn is None or insn.kind in MONITOR_KINDS
+            or any(before[r] != after[r] for r in MONITOR_REGS)
+            or cs_cache_may_change(before, insn, after))

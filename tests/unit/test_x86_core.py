@@ -339,6 +339,23 @@ def test_landing_elsewhere_means_something_else_happened():
     assert cpu.cs_cache_may_change(before, insn, dict(after, rsp=before["rsp"] - 6))
 
 
+def test_the_monitors_view_carries_over_only_what_one_instruction_cannot_change():
+    """make trace and the stop display keep the monitor's last answer after
+    a near jump that lands where it goes; a data segment register that
+    changed, a segment load, a halt, or an unknown instruction mean asking
+    again (monitor_view_may_change)."""
+    before, insn, after = step(load("realseg-seg_je.json"), load("realseg-seg_je_target.json"))
+    assert not cpu.monitor_view_may_change(before, insn, after)
+    assert cpu.monitor_view_may_change(before, insn, dict(after, ds=after["ds"] + 1))
+    assert cpu.monitor_view_may_change(before, insn, dict(after, fs_base=1))
+    assert cpu.monitor_view_may_change(before, None, after)
+    real = state_of(load("realseg-seg_je.json"))[0]
+    for code, kind in (("8ed8", "sreg"), ("0f01163412", "table"), ("f4", "hlt")):
+        other = decode.decode(bytes.fromhex(code), real.pc_linear, 16)[0]
+        assert other.kind == kind, other.text()
+        assert cpu.monitor_view_may_change(before, other, dict(before, rip=before["rip"] + 2))
+
+
 # ---- the monitor's text ------------------------------------------------------------
 
 def test_info_registers_of_every_cpu():
