@@ -65,17 +65,41 @@ def test_a_file_that_is_not_the_guests_ram_is_not_believed(bigmap, tmp_path):
     assert used == 0 and wrong == alone
 
 
+RAM_FILE = ("python import os; fd = os.environ['BOOTLAB_GUEST_RAM_FD']; "
+            "print('RAM FILE %s %d' % (os.readlink('/proc/self/fd/' + fd), os.fstat(int(fd)).st_ino))")
+
+
+def holders(inode):
+    """The /proc/PID/fd/N that still hold the file with this inode."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir("/proc/%s/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            path = "/proc/%s/fd/%s" % (pid, fd)
+            try:
+                if "bootlab-guest-ram" in os.readlink(path) and os.stat(path).st_ino == inode:
+                    found.append(path)
+            except OSError:
+                pass
+    return found
+
+
 def test_make_debug_shares_the_ram_and_keeps_no_file(image):
     r = subprocess.run(["make", "-s", "debug"], cwd=ROOT, capture_output=True, text=True,
-                       input="bl phys 0x7c00 16\nbreak kmain\ncontinue\nbl maps\n%s\nquit\n" % USED,
-                       timeout=60, env={**os.environ, "DISPLAY": ""})
+                       input="bl phys 0x7c00 16\nbreak kmain\ncontinue\nbl maps\n%s\n%s\nquit\n"
+                       % (USED, RAM_FILE), timeout=60, env={**os.environ, "DISPLAY": ""})
     assert r.returncode == 0, r.stdout + r.stderr
     assert int(re.search(r"SHARED READS (\d+)", r.stdout).group(1)) > 0, r.stdout
     # The kernel's identity map of its first GiB with 2 MiB pages, read from the shared RAM.
     assert re.search(r"^0x0000000000000000-0x000000003fffffff -> 0x0000000000000000 +1 GiB",
                      r.stdout, re.M), r.stdout
-    # A memfd: nothing in /dev/shm or the temporary directories.
-    assert not [p for p in os.listdir("/dev/shm") if "bootlab-guest-ram" in p]
+    # A memfd (no name in any directory), and nothing holds it once the session is over.
+    m = re.search(r"RAM FILE (\S+) \(deleted\) (\d+)$", r.stdout, re.M)
+    assert m and m.group(1) == "/memfd:bootlab-guest-ram", r.stdout
+    assert holders(int(m.group(2))) == []
 
 
 def test_gdb_gets_the_ram_read_only(image, tmp_path):
