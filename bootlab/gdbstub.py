@@ -7,6 +7,7 @@ interrupt request. Inside data, `$`, `#` and `}` are escaped as `}` + (c ^
 0x20), so a raw `#` always ends a packet. Used by the record/replay relay,
 by the raw steppers (through GDB) and by `make bench`'s floor (Client).
 """
+import binascii
 import re
 import select
 import struct
@@ -136,6 +137,13 @@ class RegisterLayout:
         fmt, order = self._formats[key]
         values = fmt.unpack_from(bytes.fromhex(reply))
         return dict(zip(order, values))
+
+    def decoder(self, names):
+        """decode() for one set of names, looked up once: a function of a
+        `g` reply (hex, as bytes or text) for loops that decode thousands."""
+        fmt, order = self._format(tuple(names))
+        unpack, unhex = fmt.unpack_from, binascii.a2b_hex
+        return lambda reply: dict(zip(order, unpack(unhex(reply))))
 
     def _format(self, names):
         sizes = {1: "B", 2: "H", 4: "I", 8: "Q"}

@@ -177,5 +177,6 @@ def after_raw_step(snap_before, insn, regs_after):
     snap._regs = regs_after
     if not x86cpu.monitor_view_may_change(snap_before.regs, insn, regs_after):
         snap._monitor = snap_before.monitor
+        snap._state = snap_before.state.successor(regs_after)
         _known[cpu] = (regs_after, snap._monitor)
     return snap

@@ -44,12 +44,18 @@ def packet(text):
     return sender()(text)
 
 
-def sender():
-    """packet() for the current connection, for loops that send many."""
+def raw_sender():
+    """The current connection's send_packet: a packet (text) in, its reply
+    out as bytes (GDB 13), for loops that send many."""
     conn = gdb.selected_inferior().connection
     if not hasattr(conn, "send_packet"):
         raise gdb.GdbError("bootlab: the target is not a remote (gdbstub) connection")
-    send = conn.send_packet
+    return conn.send_packet
+
+
+def sender():
+    """packet() for the current connection, for loops that send many."""
+    send = raw_sender()
 
     def send_text(text):
         reply = send(text)

@@ -63,6 +63,14 @@ class CpuState:
             self._mode = modes.decide(r["cr0"], r["cr4"], r["efer"], r["eflags"], self.cs.flags)
         return self._mode
 
+    def successor(self, regs):
+        """The state after an instruction for which monitor_view_may_change
+        said no: the same segment caches and tables, so the same mode (every
+        input of modes.decide is in mode_key or CS's cache), new registers."""
+        st = CpuState(regs, self.segs, self.tables)
+        st._mode = self._mode
+        return st
+
     def why(self):
         r = self.regs
         return modes.why(r["cr0"], r["cr4"], r["efer"], r["eflags"], self.cs.flags)

@@ -346,6 +346,14 @@ def test_the_monitors_view_carries_over_only_what_one_instruction_cannot_change(
     again (monitor_view_may_change)."""
     before, insn, after = step(load("realseg-seg_je.json"), load("realseg-seg_je_target.json"))
     assert not cpu.monitor_view_may_change(before, insn, after)
+    # The state after it: the same caches and mode, the new registers; what
+    # the recorded stop after it shows.
+    st_before, st_after = state_of(load("realseg-seg_je.json"))[0], \
+        state_of(load("realseg-seg_je_target.json"))[0]
+    assert st_before.mode.name == "real"        # decided: successor() passes it on
+    carried = st_before.successor(after)
+    assert carried.segs == st_after.segs and carried.mode == st_after.mode
+    assert carried.pc_linear == st_after.pc_linear
     assert cpu.monitor_view_may_change(before, insn, dict(after, ds=after["ds"] + 1))
     assert cpu.monitor_view_may_change(before, insn, dict(after, fs_base=1))
     assert cpu.monitor_view_may_change(before, None, after)
