@@ -41,6 +41,13 @@ class TargetGone(RemoteError):
     """The stub closed the connection or stopped answering."""
 
 
+class ConnectionLost(TargetGone):
+    """The connection itself broke: QEMU is gone, or going."""
+
+    def __init__(self, error):
+        super().__init__("QEMU's gdbstub went away (%s)" % error)
+
+
 class Remote:
     def __init__(self, port, timeout=REPLY_S):
         try:
@@ -66,7 +73,7 @@ class Remote:
                              % (data[:24].decode("latin-1"),
                                 self.client.timeout if timeout is None else timeout)) from None
         except (OSError, ConnectionError) as e:
-            raise TargetGone("QEMU's gdbstub went away (%s)" % e) from None
+            raise ConnectionLost(e) from None
 
     def read_feature(self, annex):
         """One target description document (qXfer:features:read), as text."""
@@ -131,13 +138,14 @@ class Remote:
                     text.append(bytes.fromhex(reply[1:].decode("ascii")))
                     continue
                 if reply[:1] == b"E":
-                    raise RemoteError("QEMU's monitor refused `%s` (%s)" % (command, reply.decode()))
+                    raise RemoteError("QEMU's monitor refused `%s` (%s)"
+                                      % (command, reply.decode("latin-1")))
                 return b"".join(text).decode("utf-8", "replace")
         except TimeoutError:
             raise TargetGone("QEMU's monitor did not answer `%s` within %g s"
                              % (command, timeout)) from None
         except (OSError, ConnectionError) as e:
-            raise TargetGone("QEMU's gdbstub went away (%s)" % e) from None
+            raise ConnectionLost(e) from None
 
     # ---- breakpoints ------------------------------------------------------------
     def insert(self, kind, address, length=1):
@@ -162,7 +170,7 @@ class Remote:
         try:
             self.client.sock.sendall(packet)
         except OSError as e:
-            raise TargetGone("QEMU's gdbstub went away (%s)" % e) from None
+            raise ConnectionLost(e) from None
 
     def stop_reply(self, patience=STEP_PATIENCE_S):
         """The stop reply of the step start_step() sent. A step takes well
@@ -181,7 +189,7 @@ class Remote:
                     raise TargetGone("QEMU did not finish a single step within %g s, nor "
                                      "answer an interrupt" % patience) from None
         except (OSError, ConnectionError) as e:
-            raise TargetGone("QEMU's gdbstub went away (%s)" % e) from None
+            raise ConnectionLost(e) from None
         if not gdbstub.is_stop_reply(reply) or reply[:1] in (b"W", b"X"):
             raise TargetGone("the target did not stop after a step (%s)"
                              % reply[:40].decode("latin-1"))
@@ -197,7 +205,7 @@ class Remote:
         except TimeoutError:
             pass
         except (OSError, ConnectionError) as e:
-            raise TargetGone("QEMU's gdbstub went away (%s)" % e) from None
+            raise ConnectionLost(e) from None
         try:
             self.client.interrupt(INTERRUPT_S)
         except (TimeoutError, OSError, ConnectionError):

@@ -161,8 +161,15 @@ class Qemu:
         words = [w for w in self.last_words() if not any(o in w for o in ORDINARY_LAST_WORDS)]
         return self.proc.returncode != 0 or bool(words)
 
-    def death_note(self):
-        """One paragraph on QEMU's end, or '' when it ended as expected."""
+    def death_note(self, within=0.0):
+        """One paragraph on QEMU's end, or '' when it ended as expected.
+        within: seconds to wait for it to end first (its socket closes a
+        moment before the process is gone)."""
+        if within and self.proc is not None:
+            try:
+                self.proc.wait(within)
+            except subprocess.TimeoutExpired:
+                pass
         if not self.died_badly():
             return ""
         status = self.proc.returncode

@@ -295,3 +295,39 @@ def test_only_our_own_emulators_count(image):
         assert foreign not in [pid for pid, _ in _emulators(since)]
     finally:
         os.kill(foreign, signal.SIGKILL)
+
+
+def start_trace(tmp_path):
+    """make trace's driver on a long run (BIOS=1, every BIOS instruction
+    stepped), and the QEMU and GDB it started, once it is stepping."""
+    p = subprocess.Popen([PY, "-m", "bootlab.trace.main", "--bios", "--out",
+                          str(tmp_path / "trace.txt")], cwd=ROOT, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    qemu = gdb = []
+    while time.monotonic() < deadline and not (qemu and gdb):
+        qemu, gdb = descendants_named(p.pid, ("qemu-system",)), descendants_named(p.pid, ("gdb",))
+        time.sleep(0.02)
+    assert qemu and gdb, "the trace started no QEMU or no GDB"
+    time.sleep(0.5)           # into the steps
+    return p, qemu, gdb
+
+
+def test_a_qemu_killed_under_the_trace_ends_it_in_one_line(image, tmp_path):
+    p, qemu, gdb = start_trace(tmp_path)
+    os.kill(qemu[0], signal.SIGKILL)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 1
+    assert "Traceback" not in out + err, out + err
+    lines = [l for l in err.splitlines() if l.startswith("trace:")]
+    assert len(lines) == 1 and "QEMU was killed by signal 9" in err, err
+    assert not wait_gone(gdb), "the symbol GDB outlived the trace"
+
+
+def test_sigterm_to_the_trace_leaves_nothing(image, tmp_path):
+    p, qemu, gdb = start_trace(tmp_path)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode != 0
+    assert "Traceback" not in out + err, out + err
+    assert not wait_gone(qemu + gdb), "QEMU or GDB outlived the trace"

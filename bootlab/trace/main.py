@@ -44,6 +44,7 @@ COLOURS = {"stage": "1", "mode": "1;33", "mark": "36", "bios": "35", "end": "1;3
            "fail": "1;31"}
 MEANING = dict(project.MEANING, **{m.name: m.meaning for m in project.AP_MILESTONES})
 ENDS_OK = ("vga", "park")          # the end records of a complete trace
+DEATH_WAIT_S = 1.0                 # for a QEMU whose gdbstub went away to be gone
 
 
 class TraceError(Exception):
@@ -116,8 +117,10 @@ def run_trace(build, image, options, tmp):
                                        options.max, Path(tmp) / "exec.log", deadline)
             finally:
                 target.close()
-            if records[-1]["reason"] == "error" and not qemu.alive():
-                records[-1]["message"] = qemu.death_note() or records[-1]["message"]
+            end = records[-1]
+            if end["reason"] == "error":        # QEMU's own words, if it died
+                end["message"] = qemu.death_note(DEATH_WAIT_S if end.get("lost") else 0) \
+                    or end["message"]
             table = names.look_up(r["lin"] for r in records if r["k"] == "insn")
     except (session.SessionError, SymbolError) as e:
         raise TraceError(str(e)) from None

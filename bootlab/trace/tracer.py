@@ -218,6 +218,8 @@ class Tracer:
             except remote.TargetGone as e:
                 rec["unfinished"] = True
                 self.records.append(rec)
+                if isinstance(e, remote.ConnectionLost):
+                    raise Stop("error", str(e), lost=True)
                 raise Stop("error", self.shutdown_note() or str(e))
             if regs != before.regs or b"watch:" in reply:
                 break
@@ -420,5 +422,6 @@ def trace(target, cpu, symbols, show_bios, limit, exec_log_path, deadline):
         end = dict(k="end", reason=e.reason, message=str(e), t=time.monotonic(),
                    empty_steps=tracer and tracer.empty_steps, **e.extra)
     except remote.RemoteError as e:
-        end = dict(k="end", reason="error", message=str(e), t=time.monotonic())
+        end = dict(k="end", reason="error", message=str(e), t=time.monotonic(),
+                   lost=isinstance(e, remote.ConnectionLost))
     return records + (tracer.records if tracer else []) + [end]
