@@ -6,6 +6,7 @@ listed at the end, in one go (gdbsymbols.py answers). So the listing names
 what GDB names, and the stepping never waits for a lookup.
 """
 import json
+import os
 import subprocess
 
 from .. import proc, project
@@ -22,11 +23,13 @@ class SymbolError(Exception):
 class Symbols:
     def __init__(self, elfs):
         argv = cmdline.gdb(setup=False, batch=True, symbols=elfs, commands=[
-            "python import sys; sys.path.insert(0, %r)" % str(project.ROOT),
             "python import bootlab.trace.gdbsymbols as s; s.main()"])
+        # GDB's Python finds the package as python3 does: on PYTHONPATH.
+        path = os.pathsep.join(filter(None, [str(project.ROOT), os.environ.get("PYTHONPATH")]))
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True,
+                                         env=dict(os.environ, PYTHONPATH=path),
                                          start_new_session=True,
                                          preexec_fn=proc.die_with_parent)
         except OSError as e:
