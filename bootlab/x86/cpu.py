@@ -8,6 +8,8 @@ instruction, whether the monitor must be asked again or the previous CS cache
 still holds: that is what lets a debugger follow the mode at every single
 step without asking the monitor each time, and still never miss a switch.
 """
+import operator
+
 from . import addressing, modes
 from .sdm import EFLAGS_VM
 
@@ -90,8 +92,14 @@ class CpuState:
                                     m.cpu in (modes.REAL, modes.V86))
 
 
+# Tuples of those registers' values, read at C speed: these rules run at
+# every single step of bl next-mode and make trace.
+_mode_regs = operator.itemgetter(*MODE_REGS)
+_monitor_regs = operator.itemgetter(*MONITOR_REGS)
+
+
 def mode_key(regs):
-    return tuple(regs[r] for r in MODE_REGS) + (regs["eflags"] & EFLAGS_VM,)
+    return _mode_regs(regs) + (regs["eflags"] & EFLAGS_VM,)
 
 
 def cs_cache_may_change(before, insn, after):
@@ -130,5 +138,5 @@ def monitor_view_may_change(before, insn, after):
     IDTR, the halt state, the mode) differ from before? When not, a
     debugger keeps the monitor's previous answer instead of asking again."""
     return (insn is None or insn.kind in MONITOR_KINDS
-            or any(before[r] != after[r] for r in MONITOR_REGS)
+            or _monitor_regs(before) != _monitor_regs(after)
             or cs_cache_may_change(before, insn, after))

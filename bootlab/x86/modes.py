@@ -42,8 +42,10 @@ class Mode:
         return self.cpu in (LONG64, COMPAT)
 
     def __eq__(self, other):
-        return isinstance(other, Mode) and (self.cpu, self.bits, self.paging) == \
-            (other.cpu, other.bits, other.paging)
+        # The same object most of the time: a state after a step that kept the
+        # monitor's view carries its Mode on (cpu.CpuState.successor).
+        return self is other or isinstance(other, Mode) and (self.cpu, self.bits, self.paging) \
+            == (other.cpu, other.bits, other.paging)
 
     def __hash__(self):
         return hash((self.cpu, self.bits, self.paging))
