@@ -78,6 +78,7 @@ def hexstr(text: str) -> bytes:
     return text.encode().hex().encode()
 
 
+MAX_INCLUDE_DEPTH = 4      # QEMU's descriptions include one level; no loops
 _TAGS = re.compile(r"<(xi:include|reg)\b([^>]*)>")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 
@@ -115,7 +116,7 @@ class RegisterLayout:
             text = re.sub(r"<!--.*?-->", "", read(name), flags=re.S)
             for tag, attrs in _TAGS.findall(text):
                 a = dict(_ATTR.findall(attrs))
-                if tag == "xi:include" and depth < 4:
+                if tag == "xi:include" and depth < MAX_INCLUDE_DEPTH:
                     walk(a["href"], depth + 1)
                 elif tag == "reg":
                     number = int(a["regnum"]) if "regnum" in a else (regs[-1][0] + 1 if regs else 0)

@@ -7,10 +7,10 @@ steps and bounded runs, over one loopback connection (gdbstub.Client).
     r.resume(timeout=20)             # stop reply, or None: stopped after 20 s
     regs = r.registers(("rip", "cs", "cr0"))
 
-Why not GDB: a packet through GDB's Python send_packet costs about twice
-the link's own round trip, and GDB answers only when asked. Here a step is
-written to the socket and the caller can do its own work while QEMU runs it
-(start_step(), then stop_reply()).
+Why not GDB: GDB's send_packet waits for each reply, so nothing can run
+while QEMU steps, and what does run runs in GDB's Python, about half as
+fast as python3's own. Here a step is written to the socket and the caller
+does its own work while QEMU runs it (start_step(), then stop_reply()).
 
 Threads are QEMU's CPUs, numbered from 1 (CPU 0 is thread 1). Without
 `multiprocess+` in our qSupported QEMU names them plainly ("thread:02;").
@@ -27,6 +27,15 @@ MONITOR_S = 60.0        # a monitor command's whole output (100,000 lines take ~
 INTERRUPT_S = 2.0       # the stop reply after an interrupt
 STEP_PATIENCE_S = 1.0   # a single step's answer, before the CPU is interrupted
 STEP_INTERRUPT_S = 0.5  # ... and the answer to that (a running CPU stops in microseconds)
+# QEMU 7.2 now and then answers a single step without executing anything
+# (same registers): a stepper steps again, this many times at most (a
+# `jmp $` really stays where it is). rawstep.py and trace/tracer.py.
+STEP_TRIES = 3
+# The packet size assumed when qSupported names none; of each packet, the
+# frame (`$`, `#`, two checksum digits) takes 4 bytes (GDB manual, "General
+# Query Packets", "Overview"): FRAME_BYTES leaves a margin over that.
+DEFAULT_PACKET_SIZE = 0x400
+FRAME_BYTES = 16
 # Z packet types (GDB manual, "Packets": z type,addr,kind).
 BREAK, HW_BREAK, WRITE_WATCH = 0, 1, 2
 STOP_THREAD = re.compile(rb"thread:([0-9a-f]+);")
@@ -58,11 +67,11 @@ class Remote:
         features = self.request(OUR_FEATURES)
         size = re.search(rb"PacketSize=([0-9a-f]+)", features)
         # An `m` reply is two hex digits a byte, framed: stay inside the packet size.
-        self.max_read = ((int(size.group(1), 16) if size else 0x400) - 16) // 2
+        packet = int(size.group(1), 16) if size else DEFAULT_PACKET_SIZE
+        self.max_read = (packet - FRAME_BYTES) // 2
         self.request(b"?")      # the stop reply GDB asks for first; QEMU expects it
         self.layout = gdbstub.RegisterLayout.from_target_xml(self.read_feature)
         self.threads = self._threads()
-        self.selected = None
 
     # ---- packets ----------------------------------------------------------------
     def request(self, data, timeout=None):
@@ -103,7 +112,6 @@ class Remote:
             raise RemoteError("the guest has no CPU %d" % cpu)
         if self.request(b"Hg%x" % thread) != b"OK":
             raise RemoteError("the target cannot select CPU %d" % cpu)
-        self.selected = cpu
 
     def registers(self, names):
         """{name: int} of the selected CPU."""

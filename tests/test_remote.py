@@ -32,7 +32,7 @@ def qemu(image, tmp_path):
 def test_registers_and_memory_are_what_gdb_reads(image, tmp_path):
     with qemu(image, tmp_path) as q:
         target = remote.Remote(q.port)
-        reply = tracer.run_to(target, 0x7c00, "no 0x7c00")
+        reply = tracer.run_to(target, 0x7c00)
         assert target.stop_cpu(reply) == 0
         target.select(0)
         ours = target.registers(REGS)

@@ -9,10 +9,9 @@ stale: finish() flushes them (and the snapshot) before GDB looks again.
 """
 import gdb
 
+from .. import remote
 from ..gdbstub import RegisterLayout, is_stop_reply
 from . import snapshot, target
-
-STEP_TRIES = 3
 
 
 class TargetGone(gdb.GdbError):
@@ -48,9 +47,9 @@ class Stepper:
     def step(self, before=None):
         """One instruction; returns (stop reply, registers after). QEMU 7.2
         sometimes answers a step without executing anything under load (same
-        registers): step again then, STEP_TRIES times at most (a `jmp $`
+        registers): step again then, remote.STEP_TRIES times at most (a `jmp $`
         really stays where it is)."""
-        for _ in range(STEP_TRIES):
+        for _ in range(remote.STEP_TRIES):
             reply = self.send(self.step_packet)
             if not is_stop_reply(reply) or reply[:1] in (b"W", b"X"):
                 raise TargetGone("bootlab: the target did not stop after a step (%s)"

@@ -37,7 +37,6 @@ from ..x86.addressing import real_linear
 from ..x86.controlregs import BIT_TABLES, bit_changes
 
 LEG_TIMEOUT_S = 20                      # one BIOS call or rep at full speed
-STEP_TRIES = 3
 WATCHED = ("cr0", "cr3", "cr4", "efer", "cs")   # shown when an instruction changes them
 BIOS_REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "eflags", "ds", "es")
 # Every register a step's record and the core's rules read (one `g` reply).
@@ -111,7 +110,7 @@ class Code:
             if not insns:
                 raise Stop("error", "cannot decode the instruction at 0x%x (%s)"
                            % (lin, data.hex()), lin=lin)
-            insn = self.cache[key] = Insn(insns[0])
+            insn = self.cache[key] = Listed(insns[0])
         return insn
 
     def _read(self, address, count):
@@ -121,8 +120,9 @@ class Code:
         return data
 
 
-class Insn:
-    """A decoded instruction and what its record shows of it, made once."""
+class Listed:
+    """A decoded instruction (decode.Insn) and what its record shows of it,
+    made once."""
 
     def __init__(self, insn):
         self.insn, self.size, self.kind = insn, insn.size, insn.kind
@@ -206,9 +206,9 @@ class Tracer:
     def finish_step(self, rec, before, info):
         """The stop reply of the step start_step sent, and the state after it.
         QEMU 7.2 sometimes answers a step without executing anything under
-        load (same registers): step again then, STEP_TRIES times at most (a
+        load (same registers): step again then, remote.STEP_TRIES times at most (a
         `jmp $` really stays where it is)."""
-        for attempt in range(STEP_TRIES):
+        for attempt in range(remote.STEP_TRIES):
             if attempt:
                 self.empty_steps += 1
                 self.target.start_step(self.step_packet)
@@ -265,11 +265,7 @@ class Tracer:
 
     def full_speed(self, resume_at):
         """Run the guest to the linear address resume_at; its stop reply."""
-        self.target.insert(remote.BREAK, resume_at)
-        try:
-            reply = self.target.resume(LEG_TIMEOUT_S, self.run_cpu)
-        finally:
-            self.target.remove(remote.BREAK, resume_at)
+        reply = run_to(self.target, resume_at, self.run_cpu)
         if reply is not None and reply[:1] in (b"W", b"X"):
             raise Stop("error", "the guest went away (%s)" % reply.decode("latin-1"))
         self.state = self.machine.fresh()
@@ -345,24 +341,25 @@ class Tracer:
         return dict(written=address, row=row, column=column)
 
 
-def run_to(target, address, what):
-    """Run every CPU until one stops at linear address `address`; that CPU."""
+def run_to(target, address, cpu=None):
+    """Run (every CPU, or only `cpu`) to a breakpoint at linear `address`,
+    for LEG_TIMEOUT_S at most; the stop reply, or None when it timed out."""
     target.insert(remote.BREAK, address)
     try:
-        reply = target.resume(LEG_TIMEOUT_S)
+        return target.resume(LEG_TIMEOUT_S, cpu)
     finally:
         target.remove(remote.BREAK, address)
-    if reply is None:
-        raise Stop("error", "%s within %d s" % (what, LEG_TIMEOUT_S))
-    return reply
 
 
 def to_boot_sector(target):
-    reply = run_to(target, 0x7c00, "the BIOS did not jump to 0x7c00")
+    boot = project.const("BOOT_SECTOR_ADDR")
+    reply = run_to(target, boot)
+    if reply is None:
+        raise Stop("error", "the BIOS did not jump to 0x%x within %d s" % (boot, LEG_TIMEOUT_S))
     here = Machine(target, remote.Remote.stop_cpu(reply) or 0).fresh().pc_linear
-    if here != 0x7c00:
-        raise Stop("error", "the BIOS did not jump to 0x7c00 (no boot sector? `make run` "
-                   "shows the BIOS's screen); the CPU stopped at 0x%x" % here)
+    if here != boot:
+        raise Stop("error", "the BIOS did not jump to 0x%x (no boot sector? `make run` "
+                   "shows the BIOS's screen); the CPU stopped at 0x%x" % (boot, here))
 
 
 def to_ap_start(target, cpu, symbols):
